@@ -1,0 +1,297 @@
+"""The exception hierarchy and the (operation, errno) table.
+
+Owns every exception type bpfobj raises and the one place where an errno
+becomes an exception: ``from_errno``. A leaf: imports only the stdlib.
+
+One errno means different things per operation (EPERM is a missing
+capability for MAP_CREATE, a frozen map for UPDATE_ELEM, a path outside bpffs
+for OBJ_PIN), so the table is keyed by (Op, errno) and each entry says the
+reason that applies, with a hint when one helps.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno as _errno
+import os
+from typing import Optional
+
+__all__ = [
+    "BPFError",
+    "BPFPermissionError",
+    "BTFLoadError",
+    "ClosedError",
+    "ENOTSUPP",
+    "KeyExistsError",
+    "KeyNotFoundError",
+    "NotBPFFSError",
+    "NotSupportedError",
+    "ObjectTypeError",
+    "Op",
+    "ProcessGoneError",
+    "VerifierError",
+    "from_errno",
+]
+
+#: The kernel-internal "operation is not supported" errno that leaks out of
+#: some bpf commands (BPF_PROG_TEST_RUN for most program types). Python's
+#: errno module does not know it; os.strerror renders it "Unknown error 524".
+ENOTSUPP = 524
+
+
+class Op(str, enum.Enum):
+    """The operation an error happened in; its value starts the message."""
+
+    MAP_CREATE = "map create"
+    MAP_LOOKUP = "map lookup"
+    MAP_UPDATE = "map update"
+    MAP_DELETE = "map delete"
+    MAP_LOOKUP_AND_DELETE = "map lookup and delete"
+    MAP_NEXT_KEY = "map next key"
+    MAP_BATCH_LOOKUP = "map batch lookup"
+    MAP_BATCH_LOOKUP_AND_DELETE = "map batch lookup and delete"
+    MAP_BATCH_UPDATE = "map batch update"
+    MAP_BATCH_DELETE = "map batch delete"
+    MAP_FREEZE = "map freeze"
+    PROG_LOAD = "program load"
+    PROG_TEST_RUN = "program test run"
+    BTF_LOAD = "btf load"
+    LINK_CREATE = "link create"
+    LINK_UPDATE = "link update"
+    LINK_DETACH = "link detach"
+    OBJ_PIN = "pin"
+    OBJ_GET = "load pinned"
+    OBJ_GET_INFO = "info"
+    GET_FD_BY_ID = "open by id"
+    GET_NEXT_ID = "next id"
+    DUP = "dup"
+    PIDFD = "pidfd_getfd"
+    FD_PASS = "fd pass"
+    PROCFS = "procfs"
+
+
+class BPFError(OSError):
+    """Base class: an OSError whose message names the operation and object.
+
+    ``errno`` keeps the kernel's errno, ``strerror`` the reason, ``filename``
+    the path when there is one; ``op`` and ``obj`` say what failed on what.
+    ``str(err)`` reads ``"<op> <object>: <reason>[ (<hint>)]"``.
+    """
+
+    def __init__(
+        self,
+        err: int,
+        message: str,
+        *,
+        op: Optional[Op] = None,
+        obj: str = "",
+        reason: str = "",
+        filename: Optional[str] = None,
+    ) -> None:
+        super().__init__(err, reason or message, filename)
+        self.message = message
+        self.op = op
+        self.obj = obj
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self):  # type: ignore[no-untyped-def]
+        # Keep pickling (multiprocessing, pytest-xdist) working with our signature.
+        return (
+            _rebuild,
+            (type(self), self.errno, self.message, self.op, self.obj, self.strerror,
+             self.filename),
+        )
+
+
+def _rebuild(cls: type[BPFError], err: int, message: str, op: Optional[Op], obj: str,
+             reason: str, filename: Optional[str]) -> BPFError:
+    return cls(err, message, op=op, obj=obj, reason=reason, filename=filename)
+
+
+class KeyNotFoundError(BPFError, KeyError):
+    """The key is not in the map (ENOENT on an element operation). Also a KeyError."""
+
+    def __str__(self) -> str:  # KeyError would repr() the message
+        return self.message
+
+
+class KeyExistsError(BPFError, FileExistsError):
+    """The key exists and UpdateFlags.NOEXIST was given (EEXIST)."""
+
+
+class BPFPermissionError(BPFError, PermissionError):
+    """The kernel refused for lack of privilege, or the object forbids the access."""
+
+
+class NotSupportedError(BPFError):
+    """The running kernel does not support this (EOPNOTSUPP, ENOTSUPP=524, EINVAL in probes)."""
+
+
+class ObjectTypeError(BPFError, TypeError):
+    """The descriptor or pinned path holds another kind of object than asked for."""
+
+
+class NotBPFFSError(BPFError):
+    """The path is not on a bpf filesystem (bpffs) mount."""
+
+
+class ClosedError(BPFError, ValueError):
+    """The object was closed; like I/O on a closed file, also a ValueError."""
+
+
+class ProcessGoneError(BPFError, ProcessLookupError):
+    """The process exited (or never existed) while it was being inspected."""
+
+
+class VerifierError(BPFError):
+    """The verifier rejected a program; ``log`` holds the verifier's log."""
+
+    def __init__(self, err: int, message: str, *, log: str = "", **kw: object) -> None:
+        super().__init__(err, message, **kw)  # type: ignore[arg-type]
+        self.log = log
+
+
+class BTFLoadError(BPFError):
+    """The kernel rejected BTF; ``log`` holds the kernel's BTF log."""
+
+    def __init__(self, err: int, message: str, *, log: str = "", **kw: object) -> None:
+        super().__init__(err, message, **kw)  # type: ignore[arg-type]
+        self.log = log
+
+
+_NEEDS_BPF = "needs root or CAP_BPF"
+_NEEDS_ADMIN = "needs root or CAP_SYS_ADMIN"
+
+_ELEM_OPS = (Op.MAP_LOOKUP, Op.MAP_DELETE, Op.MAP_LOOKUP_AND_DELETE)
+_WRITE_OPS = (
+    Op.MAP_UPDATE, Op.MAP_DELETE, Op.MAP_LOOKUP_AND_DELETE, Op.MAP_BATCH_UPDATE,
+    Op.MAP_BATCH_DELETE, Op.MAP_BATCH_LOOKUP_AND_DELETE,
+)
+
+# (op, errno) -> (exception type, reason, hint). Looked up first with the
+# operation, then with None for the errno's meaning in any operation.
+_Entry = tuple[type[BPFError], str, str]
+_ERRNO_TABLE: dict[tuple[Optional[Op], int], _Entry] = {
+    **{(op, _errno.ENOENT): (KeyNotFoundError, "key not found", "") for op in _ELEM_OPS},
+    (Op.MAP_UPDATE, _errno.ENOENT): (KeyNotFoundError, "key not found", "UpdateFlags.EXIST"),
+    (Op.MAP_UPDATE, _errno.EEXIST): (KeyExistsError, "key exists", "UpdateFlags.NOEXIST"),
+    (Op.MAP_UPDATE, _errno.E2BIG): (BPFError, "map is full", "max_entries reached"),
+    (Op.MAP_UPDATE, _errno.ENOMEM): (BPFError, "out of memory or map is full", ""),
+    (Op.MAP_NEXT_KEY, _errno.ENOENT): (KeyNotFoundError, "no next key", ""),
+    **{(op, _errno.EPERM): (
+        BPFPermissionError, "map is frozen or the descriptor is read-only",
+        "writes need a writable descriptor of a map that was not frozen")
+       for op in _WRITE_OPS},
+    (Op.MAP_LOOKUP, _errno.EPERM): (
+        BPFPermissionError, "descriptor is write-only", "open the map with read access"),
+    (Op.MAP_BATCH_LOOKUP, _errno.EPERM): (
+        BPFPermissionError, "descriptor is write-only", "open the map with read access"),
+    (Op.MAP_FREEZE, _errno.EBUSY): (BPFError, "map is busy (already frozen or mmap'ed writable)", ""),
+    (Op.MAP_FREEZE, _errno.EPERM): (BPFPermissionError, "descriptor is read-only", ""),
+    (Op.MAP_CREATE, _errno.EPERM): (BPFPermissionError, "operation not permitted", _NEEDS_BPF),
+    (Op.MAP_CREATE, _errno.E2BIG): (BPFError, "map is too large", "lower max_entries or value_size"),
+    (Op.MAP_CREATE, _errno.ENOMEM): (BPFError, "out of memory", "lower max_entries or value_size"),
+    (Op.MAP_CREATE, _errno.EINVAL): (
+        BPFError, "invalid map attributes", "check type, sizes, flags and max_entries"),
+    (Op.PROG_LOAD, _errno.EPERM): (BPFPermissionError, "operation not permitted", _NEEDS_BPF),
+    (Op.BTF_LOAD, _errno.EPERM): (BPFPermissionError, "operation not permitted", _NEEDS_BPF),
+    (Op.LINK_CREATE, _errno.EPERM): (
+        BPFPermissionError, "operation not permitted", "needs root or CAP_NET_ADMIN/CAP_BPF"),
+    (Op.OBJ_PIN, _errno.EPERM): (
+        NotBPFFSError, "path is not on a bpffs mount, or its name holds a '.'",
+        "pin under a bpf filesystem (mount -t bpf bpf DIR)"),
+    (Op.OBJ_PIN, _errno.EEXIST): (BPFError, "path exists", "unpin it first"),
+    (Op.OBJ_PIN, _errno.ENOENT): (BPFError, "parent directory does not exist", ""),
+    (Op.OBJ_GET, _errno.EPERM): (
+        BPFPermissionError, "not permitted", "path not on bpffs, or its mode forbids the access"),
+    (Op.OBJ_GET, _errno.EACCES): (BPFPermissionError, "permission denied", "the pin's mode forbids it"),
+    (Op.OBJ_GET, _errno.EINVAL): (NotBPFFSError, "path is not on a bpffs mount", ""),
+    (Op.OBJ_GET, _errno.ENOENT): (BPFError, "no such pinned object", ""),
+    (Op.GET_FD_BY_ID, _errno.EPERM): (BPFPermissionError, "operation not permitted", _NEEDS_ADMIN),
+    (Op.GET_NEXT_ID, _errno.EPERM): (BPFPermissionError, "operation not permitted", _NEEDS_ADMIN),
+    (Op.GET_FD_BY_ID, _errno.ENOENT): (BPFError, "no object with this id", ""),
+    (Op.PROG_TEST_RUN, _errno.EOPNOTSUPP): (
+        NotSupportedError, "program type cannot be test-run", ""),
+    (Op.PROG_TEST_RUN, ENOTSUPP): (NotSupportedError, "program type cannot be test-run", ""),
+    (Op.PROG_TEST_RUN, _errno.ENOSPC): (
+        BPFError, "output buffer too small", "pass a larger data_size_out"),
+    (Op.PIDFD, _errno.ESRCH): (ProcessGoneError, "no such process", ""),
+    (Op.PIDFD, _errno.EBADF): (BPFError, "the process has no such descriptor", ""),
+    (Op.PIDFD, _errno.EPERM): (
+        BPFPermissionError, "not permitted", "needs ptrace access to the process (root)"),
+    (None, _errno.EBADF): (BPFError, "bad file descriptor", ""),
+    (None, _errno.EMFILE): (
+        BPFError, "too many open files", "the process hit RLIMIT_NOFILE"),
+    (None, _errno.ENFILE): (BPFError, "too many open files in the system", ""),
+    (None, _errno.EPERM): (BPFPermissionError, "operation not permitted", _NEEDS_BPF),
+    (None, _errno.EACCES): (BPFPermissionError, "permission denied", ""),
+    (None, _errno.EOPNOTSUPP): (NotSupportedError, "not supported by this kernel", ""),
+    (None, ENOTSUPP): (NotSupportedError, "not supported by this kernel", ""),
+    (None, _errno.ENOSYS): (NotSupportedError, "bpf() is not available", "kernel built without BPF?"),
+    (None, _errno.ESRCH): (ProcessGoneError, "no such process", ""),
+}
+
+
+def strerror(err: int) -> str:
+    """Describe an errno, including the kernel-internal ones Python lacks."""
+    if err == ENOTSUPP:
+        return "operation not supported (ENOTSUPP)"
+    return os.strerror(err)
+
+
+def from_errno(
+    err: int,
+    op: Op,
+    obj: object = "",
+    path: Optional[str] = None,
+    *,
+    hint: str = "",
+) -> BPFError:
+    """Build (do not raise) the exception for errno ``err`` in operation ``op`` on ``obj``.
+
+    ``obj`` is rendered with ``str()`` (``Hash(counts)#7``); ``path`` becomes
+    the exception's ``filename`` and is named in the message. ``hint`` overrides
+    the table's hint.
+    """
+    entry = _ERRNO_TABLE.get((op, err)) or _ERRNO_TABLE.get((None, err))
+    if entry is None:
+        cls, reason, table_hint = BPFError, strerror(err).lower(), ""
+    else:
+        cls, reason, table_hint = entry
+    if err == _errno.EMFILE:
+        table_hint = _rlimit_hint()
+    hint = hint or table_hint
+    target = str(obj)
+    if path is not None:
+        target = f"{target} {path!r}".strip()
+    message = f"{op.value} {target}: {reason}" if target else f"{op.value}: {reason}"
+    if hint:
+        message += f" ({hint})"
+    return cls(err, message, op=op, obj=str(obj), reason=reason, filename=path)
+
+
+def _rlimit_hint() -> str:
+    try:
+        import resource
+
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):
+        return "the process hit RLIMIT_NOFILE"
+    return f"the process hit RLIMIT_NOFILE={soft}"
+
+
+def closed(op: Op, obj: object) -> ClosedError:
+    """Build the error for an operation on a closed object."""
+    return ClosedError(
+        _errno.EBADF, f"{op.value} {obj}: object is closed", op=op, obj=str(obj),
+        reason="object is closed")
+
+
+def wrong_type(op: Op, obj: object, got: str, want: str, path: Optional[str] = None) -> ObjectTypeError:
+    """Build the error for a descriptor or pin of the wrong kind ("fd 7 is a bpf-prog, not a bpf-map")."""
+    where = f"{path!r} holds" if path is not None else f"{obj} is"
+    reason = f"{where} a {got}, not a {want}"
+    return ObjectTypeError(
+        _errno.EINVAL, f"{op.value}: {reason}", op=op, obj=str(obj), reason=reason, filename=path)

@@ -1,0 +1,207 @@
+"""FD: the one owner of a raw file descriptor.
+
+Owns every descriptor bpfobj creates, receives or duplicates. A leaf below
+``_sys``: imports only the stdlib and ``errors``.
+
+Rules it keeps:
+- everything it holds is close-on-exec;
+- it never holds fd 0 (a 0 handed to ``adopt`` is moved to >= 1 and 0 closed);
+- ``close()`` is idempotent, and a forgotten FD is closed by its finalizer
+  with a ResourceWarning;
+- a close that races calls in flight on other threads never frees the number
+  while one of them may still pass it to the kernel: the last call out closes
+  it. Without that, a lookup could run on whatever object the kernel gave the
+  recycled number to next.
+
+The in-flight guard is two list operations (``append``/``pop``), each atomic
+under the GIL, and a one-element "token" list whose ``pop`` elects exactly
+one closer. ``_sys`` inlines the same protocol on its hot paths.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import fcntl
+import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Optional
+
+from typing_extensions import Self
+
+from .errors import ClosedError, Op, from_errno
+
+__all__ = ["FD"]
+
+
+class FD:
+    """An owned, close-on-exec file descriptor number >= 1.
+
+    Create one with ``FD.adopt(raw)`` (take ownership of ``raw``) or
+    ``FD.dup(raw)`` (own a duplicate; ``raw`` stays the caller's).
+    """
+
+    __slots__ = ("_raw", "_num", "_inflight", "_token", "__weakref__")
+
+    def __init__(self, raw: int) -> None:
+        # Private: use adopt() or dup(). ``raw`` must already be >= 1 and cloexec.
+        self._num = raw
+        self._raw = raw
+        self._inflight: list[None] = []
+        self._token: list[bool] = [True]
+
+    # -- construction ---------------------------------------------------------
+
+    @classmethod
+    def adopt(cls, raw: int) -> Self:
+        """Take ownership of ``raw`` (close-on-exec already); moves a 0 to >= 1.
+
+        On failure ``raw`` is closed: ownership passed with the call.
+        """
+        if raw < 0:
+            raise ValueError(f"invalid descriptor {raw}")
+        if raw == 0:
+            # A syscall returned 0 because stdin was closed. Holding it would
+            # let a later open() of stdin alias a bpf object. Move it.
+            try:
+                moved = fcntl.fcntl(0, fcntl.F_DUPFD_CLOEXEC, 1)
+            except OSError as exc:
+                os.close(0)
+                raise from_errno(exc.errno or _errno.EBADF, Op.DUP, "fd 0") from exc
+            os.close(0)
+            raw = moved
+        return cls(raw)
+
+    @classmethod
+    def dup(cls, raw: int) -> Self:
+        """Own a duplicate of ``raw`` (fcntl F_DUPFD_CLOEXEC, lowest number >= 1).
+
+        The caller's ``raw`` is untouched and stays the caller's to close.
+
+        Raises:
+            BPFError: ``raw`` is not open (EBADF) or no descriptor is free (EMFILE).
+        """
+        try:
+            return cls(fcntl.fcntl(raw, fcntl.F_DUPFD_CLOEXEC, 1))
+        except OSError as exc:
+            raise from_errno(exc.errno or _errno.EBADF, Op.DUP, f"fd {raw}") from exc
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise from_errno(_errno.EBADF, Op.DUP, f"fd {raw!r}") from exc
+
+    def clone(self) -> FD:
+        """Own a new duplicate of this descriptor (close-on-exec, >= 1)."""
+        with self.borrow(Op.DUP) as raw:
+            return FD.dup(raw)
+
+    # -- use --------------------------------------------------------------------
+
+    @property
+    def raw(self) -> int:
+        """The descriptor number, or -1 once closed. Do not close it yourself."""
+        return self._raw
+
+    @property
+    def closed(self) -> bool:
+        return self._raw < 0
+
+    def fileno(self) -> int:
+        """The descriptor number (for select(), os.fstat, ...); ClosedError once closed."""
+        raw = self._raw
+        if raw < 0:
+            raise ClosedError(_errno.EBADF, "descriptor is closed", reason="descriptor is closed")
+        return raw
+
+    @contextmanager
+    def borrow(self, op: Op = Op.DUP, obj: object = "") -> Iterator[int]:
+        """Use the number for a call while a concurrent ``close()`` is held off.
+
+        Raises:
+            ClosedError: the FD was closed before the call started.
+        """
+        inflight = self._inflight
+        inflight.append(None)
+        try:
+            raw = self._raw
+            if raw < 0:
+                raise ClosedError(
+                    _errno.EBADF, f"{op.value} {obj or 'fd'}: object is closed".replace("  ", " "),
+                    op=op, obj=str(obj), reason="object is closed")
+            yield raw
+        finally:
+            inflight.pop()
+            if self._raw < 0 and not inflight:
+                self._reap()
+
+    # -- end of life ------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the descriptor; idempotent. Calls in flight on other threads finish first."""
+        if self._raw < 0:
+            return
+        self._raw = -1
+        if not self._inflight:
+            self._reap()
+
+    def _reap(self) -> None:
+        # Exactly one caller gets the token and closes the number.
+        try:
+            self._token.pop()
+        except IndexError:
+            return
+        try:
+            os.close(self._num)
+        except OSError:
+            pass
+
+    def disown(self) -> int:
+        """Give up ownership: return the number, which the caller must close.
+
+        Raises:
+            ClosedError: already closed or disowned.
+        """
+        try:
+            self._token.pop()
+        except IndexError:
+            raise ClosedError(
+                _errno.EBADF, "disown: descriptor is closed", reason="descriptor is closed"
+            ) from None
+        self._raw = -1
+        return self._num
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # A finalizer for the forgotten. __del__ rather than weakref.finalize:
+        # it costs nothing at creation, which matters for clone()+close().
+        token = getattr(self, "_token", None)
+        if token:
+            try:
+                warnings.warn(
+                    f"bpfobj: unclosed descriptor {self._num}", ResourceWarning, stacklevel=1
+                )
+            except Exception:  # interpreter shutdown
+                pass
+            self._raw = -1
+            self._reap()
+
+    def __repr__(self) -> str:
+        return f"FD({self._raw})" if self._raw >= 0 else "FD(closed)"
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+    __hash__ = object.__hash__
+
+
+def fd_flags(raw: int) -> Optional[int]:
+    """fcntl(F_GETFD) of ``raw``, or None when it is not open."""
+    try:
+        return fcntl.fcntl(raw, fcntl.F_GETFD)
+    except OSError:
+        return None
+

@@ -1,0 +1,846 @@
+"""Maps: MapSpec, MapInfo, UpdateFlags and Map (cilium/ebpf's NewMap & co).
+
+Owns the Map wrapper and its element operations. Imports ``_sys``,
+``_types``, ``errors`` and ``fd``.
+
+Keys and values are any bytes-like object of the map's exact size, or an int
+(converted in native byte order). Sizes are checked before any syscall, so a
+wrong size is a ValueError and the kernel never reads past a buffer.
+Per-CPU maps take and return lists with one value per possible CPU.
+"""
+
+from __future__ import annotations
+
+import enum
+import errno as _errno
+import os
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Optional, TypeVar, Union, overload
+
+from typing_extensions import Buffer, Self
+
+from . import _sys
+from ._types import MapType, ObjType, fd_type
+from .errors import BPFError, KeyNotFoundError, NotBPFFSError, Op, closed, wrong_type
+from .fd import FD
+
+__all__ = ["Map", "MapBatch", "MapInfo", "MapSpec", "UpdateFlags", "possible_cpus"]
+
+KeyLike = Union[Buffer, int]
+ValueLike = Union[Buffer, int]
+Value = Union[bytes, list[bytes]]
+_T = TypeVar("_T")
+
+_BYTEORDER = sys.byteorder
+
+_PERCPU_TYPES = frozenset({
+    MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH,
+    MapType.PERCPU_CGROUP_STORAGE,
+})
+# Maps without keys: lookup peeks, update pushes, lookup_and_delete pops.
+_KEYLESS_TYPES = frozenset({MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER})
+
+
+class UpdateFlags(enum.IntFlag):
+    """Flags of Map.update (BPF_ANY, BPF_NOEXIST, BPF_EXIST, BPF_F_LOCK)."""
+
+    ANY = _sys.const("BPF_ANY")
+    NOEXIST = _sys.const("BPF_NOEXIST")
+    EXIST = _sys.const("BPF_EXIST")
+    LOCK = _sys.const("BPF_F_LOCK")
+
+
+_possible_cpus: Optional[int] = None
+
+
+def possible_cpus() -> int:
+    """Number of possible CPUs (/sys/devices/system/cpu/possible): per-CPU values per element."""
+    global _possible_cpus
+    if _possible_cpus is None:
+        with open("/sys/devices/system/cpu/possible", "rb") as f:
+            text = f.read().decode().strip()
+        count = 0
+        for part in text.split(","):
+            lo, _, hi = part.partition("-")
+            count += (int(hi) if hi else int(lo)) - int(lo) + 1
+        _possible_cpus = count
+    return _possible_cpus
+
+
+@dataclass(slots=True)
+class MapSpec:
+    """What Map.create makes. ``str()`` reads like cilium/ebpf's MapSpec.
+
+    ``inner_map`` is the template of the inner maps of ARRAY_OF_MAPS and
+    HASH_OF_MAPS (a MapSpec, created for the call and closed again, or a Map).
+    """
+
+    type: MapType
+    key_size: int
+    value_size: int
+    max_entries: int
+    name: str = ""
+    flags: int = 0
+    inner_map: Optional[Union[MapSpec, Map]] = None
+    numa_node: int = 0
+    map_extra: int = 0
+    ifindex: int = 0
+
+    def __str__(self) -> str:
+        return (f"{MapType(self.type)}(keySize={self.key_size}, valueSize={self.value_size}, "
+                f"maxEntries={self.max_entries}, flags={int(self.flags)})")
+
+
+@dataclass(frozen=True, slots=True)
+class MapInfo:
+    """What the kernel says about a map (BPF_OBJ_GET_INFO_BY_FD).
+
+    ``frozen`` and ``memlock`` are not in struct bpf_map_info: they come from
+    /proc/self/fdinfo, read only when ``Map.info(fdinfo=True)`` asks for them,
+    and are None otherwise.
+    """
+
+    id: int
+    type: MapType
+    key_size: int
+    value_size: int
+    max_entries: int
+    flags: int
+    name: str
+    btf_id: int = 0
+    btf_key_type_id: int = 0
+    btf_value_type_id: int = 0
+    btf_vmlinux_value_type_id: int = 0
+    map_extra: int = 0
+    ifindex: int = 0
+    netns_dev: int = 0
+    netns_ino: int = 0
+    frozen: Optional[bool] = None
+    memlock: Optional[int] = None
+
+    def __str__(self) -> str:
+        return (f"Map(name={self.name} type={self.type} keySize={self.key_size} "
+                f"valueSize={self.value_size} maxEntries={self.max_entries} flags={self.flags})")
+
+    @classmethod
+    def _from_kernel(cls, d: dict[str, Any], fdinfo: Optional[dict[str, str]] = None) -> MapInfo:
+        frozen = memlock = None
+        if fdinfo is not None:
+            frozen = fdinfo.get("frozen", "0") not in ("0", "")
+            memlock = int(fdinfo["memlock"]) if "memlock" in fdinfo else None
+        try:
+            map_type: MapType = MapType(d["type"])
+        except ValueError:
+            map_type = d["type"]  # a type newer than our headers: keep the number
+        return cls(
+            id=d["id"], type=map_type, key_size=d["key_size"], value_size=d["value_size"],
+            max_entries=d["max_entries"], flags=d["map_flags"], name=d["name"],
+            btf_id=d["btf_id"], btf_key_type_id=d["btf_key_type_id"],
+            btf_value_type_id=d["btf_value_type_id"],
+            btf_vmlinux_value_type_id=d["btf_vmlinux_value_type_id"], map_extra=d["map_extra"],
+            ifindex=d["ifindex"], netns_dev=d["netns_dev"], netns_ino=d["netns_ino"],
+            frozen=frozen, memlock=memlock,
+        )
+
+
+def read_fdinfo(raw: int, pid: Union[int, str] = "self") -> dict[str, str]:
+    """Parse /proc/PID/fdinfo/RAW into a dict of its ``key:\\tvalue`` lines."""
+    with open(f"/proc/{pid}/fdinfo/{raw}", "rb") as f:
+        data = f.read()
+    out: dict[str, str] = {}
+    for line in data.decode("utf-8", "replace").splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            out[key.strip()] = value.strip()
+    return out
+
+
+class MapBatch(Sequence[tuple[bytes, Value]]):
+    """The result of a batch lookup: (key, value) pairs, backed by two buffers.
+
+    Entries are sliced out only when used, so a batch costs the kernel's copy
+    and little more. ``raw_keys``/``raw_values`` are the packed buffers (for
+    ``array``/``memoryview.cast``); ``key_list()``/``value_list()`` give lists;
+    ``dict(batch)`` gives a dict (there is deliberately no ``keys()`` method,
+    so that dict() takes the pairs).
+    """
+
+    __slots__ = ("raw_keys", "raw_values", "_ks", "_vs", "_n")
+
+    def __init__(self, raw_keys: bytes, raw_values: bytes, key_size: int, value_size: int,
+                 count: int) -> None:
+        self.raw_keys = raw_keys
+        self.raw_values = raw_values
+        self._ks = key_size
+        self._vs = value_size  # stride of one element's value (per-CPU: all CPUs, padded)
+        self._n = count
+
+    def __len__(self) -> int:
+        return self._n
+
+    def _value(self, i: int) -> Value:
+        vs = self._vs
+        return self.raw_values[i * vs:(i + 1) * vs]
+
+    @overload
+    def __getitem__(self, i: int) -> tuple[bytes, Value]: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[tuple[bytes, Value]]: ...
+
+    def __getitem__(self, i: Union[int, slice]) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._n))]
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError("batch index out of range")
+        ks = self._ks
+        return self.raw_keys[i * ks:(i + 1) * ks], self._value(i)
+
+    def __iter__(self) -> Iterator[tuple[bytes, Value]]:
+        return zip(self.key_list(), self.value_list())
+
+    def key_list(self) -> list[bytes]:
+        ks, rk = self._ks, self.raw_keys
+        return [rk[i:i + ks] for i in range(0, self._n * ks, ks)]
+
+    def value_list(self) -> list[Value]:
+        vs, rv = self._vs, self.raw_values
+        return [rv[i:i + vs] for i in range(0, self._n * vs, vs)]
+
+    def __repr__(self) -> str:
+        return f"MapBatch({self._n} entries)"
+
+
+class Map:
+    """An open eBPF map, owning one descriptor. Use as a context manager or close().
+
+    ``repr()`` reads like cilium/ebpf's: ``Hash(counts)#7`` (type, name, fd).
+    Not picklable; share across processes with bpfobj.fdpass or pins.
+    """
+
+    __slots__ = (
+        "_fd", "_type", "_name", "_key_size", "_value_size", "_max_entries", "_flags",
+        "_ncpu", "_vbuf_size", "_pinned", "__weakref__",
+    )
+
+    def __init__(self) -> None:
+        raise TypeError("use Map.create, Map.new_from_fd, Map.new_from_id or Map.load_pinned")
+
+    @classmethod
+    def _from_fd(cls, fd: FD, pinned: Optional[str] = None, *, info: Optional[dict[str, Any]] = None,
+                 check_type: bool = True, op: Op = Op.OBJ_GET_INFO, what: str = "") -> Self:
+        """Wrap an owned map descriptor. On error the caller closes ``fd``."""
+        if check_type:
+            kind = fd_type(fd.raw)
+            if kind is not ObjType.MAP:
+                got = f"bpf-{kind.value}" if kind is not None else "not a bpf object"
+                if kind is None:
+                    raise wrong_type(op, what or f"fd {fd.raw}", "non-bpf file", "bpf-map", pinned)
+                raise wrong_type(op, what or f"fd {fd.raw}", got, "bpf-map", pinned)
+        self = object.__new__(cls)
+        self._fd = fd
+        d = info if info is not None else _sys.map_info(fd, what or f"fd {fd.raw}")
+        try:
+            self._type = MapType(d["type"])
+        except ValueError:
+            self._type = d["type"]
+        self._name = d["name"]
+        self._key_size = d["key_size"]
+        self._value_size = d["value_size"]
+        self._max_entries = d["max_entries"]
+        self._flags = d["map_flags"]
+        self._pinned = pinned
+        if self._type in _PERCPU_TYPES:
+            self._ncpu = possible_cpus()
+            self._vbuf_size = ((self._value_size + 7) & ~7) * self._ncpu
+        else:
+            self._ncpu = 0
+            self._vbuf_size = self._value_size
+        return self
+
+    # -- constructors --------------------------------------------------------------
+
+    @classmethod
+    def create(cls, spec: MapSpec) -> Self:
+        """Create a map (BPF_MAP_CREATE). The new Map owns the only descriptor.
+
+        Raises:
+            BPFPermissionError: needs root or CAP_BPF.
+            BPFError: invalid attributes (EINVAL), too large (E2BIG, ENOMEM).
+        """
+        if not spec.name.isascii() or len(spec.name.encode()) > 15:
+            raise ValueError(f"map name {spec.name!r} must be ASCII of at most 15 bytes")
+        for field in ("key_size", "value_size", "max_entries"):
+            value = getattr(spec, field)
+            if not isinstance(value, int) or not 0 <= value < 2**32:
+                raise ValueError(f"MapSpec.{field} must be an int in [0, 2**32), got {value!r}")
+        inner: Optional[Map] = None
+        own_inner = False
+        if isinstance(spec.inner_map, MapSpec):
+            inner, own_inner = Map.create(spec.inner_map), True
+        elif isinstance(spec.inner_map, Map):
+            inner = spec.inner_map
+        try:
+            fd = _sys.map_create(
+                map_type=int(spec.type), key_size=spec.key_size, value_size=spec.value_size,
+                max_entries=spec.max_entries, map_flags=int(spec.flags), name=spec.name,
+                inner_map_fd=inner._fd if inner is not None else None,
+                numa_node=spec.numa_node, map_ifindex=spec.ifindex, map_extra=spec.map_extra,
+                obj=spec,
+            )
+        finally:
+            if own_inner and inner is not None:
+                inner.close()
+        try:
+            return cls._from_fd(fd, check_type=False, what=str(spec))
+        except BaseException:
+            fd.close()
+            raise
+
+    @classmethod
+    def new_from_fd(cls, raw: int) -> Self:
+        """Open the map behind descriptor ``raw`` by duplicating it (F_DUPFD_CLOEXEC, >= 1).
+
+        Ownership: the Map owns the duplicate; ``raw`` stays the caller's, open
+        and usable, and closing either one leaves the other working. (cilium/ebpf's
+        NewMapFromFD takes the caller's fd instead.)
+
+        Raises:
+            BPFError: ``raw`` is not an open descriptor (EBADF).
+            ObjectTypeError: ``raw`` is not a bpf map ("fd 7 is a bpf-prog, not a bpf-map").
+        """
+        fd = _sys.dup_cloexec(raw)
+        try:
+            return cls._from_fd(fd, op=Op.DUP, what=f"fd {raw}")
+        except BaseException:
+            fd.close()
+            raise
+
+    @classmethod
+    def new_from_id(cls, map_id: int) -> Self:
+        """Open the map with this ID (BPF_MAP_GET_FD_BY_ID). The Map owns the new descriptor.
+
+        Raises:
+            BPFPermissionError: needs root or CAP_SYS_ADMIN (CAP_BPF is not enough).
+            BPFError: no map has this ID (ENOENT).
+        """
+        fd = _sys.get_fd_by_id("map", map_id)
+        try:
+            return cls._from_fd(fd, check_type=False, what=f"map id {map_id}")
+        except BaseException:
+            fd.close()
+            raise
+
+    @classmethod
+    def load_pinned(cls, path: Union[str, os.PathLike[str]], read_only: bool = False,
+                    write_only: bool = False) -> Self:
+        """Open the map pinned at ``path`` (BPF_OBJ_GET), checking that it is a map.
+
+        ``read_only``/``write_only`` open it with BPF_F_RDONLY/BPF_F_WRONLY. The Map
+        owns the new descriptor and remembers the path (``is_pinned``).
+
+        Raises:
+            ObjectTypeError: a program or link is pinned there ("incorrect object type").
+            NotBPFFSError: the path is not on a bpffs mount.
+            BPFError: nothing is pinned there (ENOENT).
+        """
+        if read_only and write_only:
+            raise ValueError("read_only and write_only exclude each other")
+        path = os.fspath(path)
+        flags = _sys.const("BPF_F_RDONLY") if read_only else 0
+        flags |= _sys.const("BPF_F_WRONLY") if write_only else 0
+        fd = _sys.obj_get(path, flags, "map")
+        try:
+            return cls._from_fd(fd, path, op=Op.OBJ_GET, what=path)
+        except BaseException:
+            fd.close()
+            raise
+
+    @classmethod
+    def new_from_pidfd(cls, pid: int, raw: int) -> Self:
+        """Copy descriptor ``raw`` out of process ``pid`` (pidfd_open + pidfd_getfd).
+
+        The Map owns the copy; the other process keeps its descriptor.
+        Requires Linux 5.6 and ptrace access to ``pid``.
+
+        Raises:
+            ProcessGoneError: no such process.
+            BPFError: the process has no descriptor ``raw``.
+            ObjectTypeError: the descriptor is not a bpf map.
+            BPFPermissionError: no ptrace access.
+        """
+        with _sys.pidfd_open(pid) as pidfd:
+            fd = _sys.pidfd_getfd(pidfd, raw, f"pid {pid} fd {raw}")
+        try:
+            return cls._from_fd(fd, op=Op.PIDFD, what=f"pid {pid} fd {raw}")
+        except BaseException:
+            fd.close()
+            raise
+
+    def clone(self) -> Self:
+        """A new Map owning a duplicate of this map's descriptor (F_DUPFD_CLOEXEC)."""
+        fd = self._fd.clone()
+        other = object.__new__(type(self))
+        other._fd = fd
+        other._type = self._type
+        other._name = self._name
+        other._key_size = self._key_size
+        other._value_size = self._value_size
+        other._max_entries = self._max_entries
+        other._flags = self._flags
+        other._ncpu = self._ncpu
+        other._vbuf_size = self._vbuf_size
+        other._pinned = self._pinned
+        return other
+
+    # -- properties --------------------------------------------------------------------
+
+    @property
+    def fd(self) -> int:
+        """The descriptor number. It stays owned by this Map: do not close it."""
+        raw = self._fd.raw
+        if raw < 0:
+            raise closed(Op.DUP, self)
+        return raw
+
+    def fileno(self) -> int:
+        return self.fd
+
+    @property
+    def type(self) -> MapType:
+        return self._type
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def key_size(self) -> int:
+        return self._key_size
+
+    @property
+    def value_size(self) -> int:
+        return self._value_size
+
+    @property
+    def max_entries(self) -> int:
+        return self._max_entries
+
+    @property
+    def flags(self) -> int:
+        return self._flags
+
+    @property
+    def closed(self) -> bool:
+        return self._fd.closed
+
+    @property
+    def is_pinned(self) -> bool:
+        """True when this Map was pinned by pin() or opened by load_pinned() (cilium's IsPinned)."""
+        return self._pinned is not None
+
+    @property
+    def pinned_path(self) -> Optional[str]:
+        return self._pinned
+
+    def close(self) -> None:
+        """Close this Map's descriptor; idempotent. The map lives on while others hold it."""
+        self._fd.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{self._type}({self._name})#{self._fd.raw}"
+
+    def __reduce__(self) -> Any:
+        raise TypeError("a Map cannot be pickled; pass it with bpfobj.fdpass or a pin")
+
+    # -- pinning ---------------------------------------------------------------------
+
+    def pin(self, path: Union[str, os.PathLike[str]]) -> None:
+        """Pin the map at ``path`` on a bpffs mount (BPF_OBJ_PIN).
+
+        Raises:
+            NotBPFFSError: the path is not on a bpffs mount.
+            BPFError: the path exists (EEXIST), or its directory does not (ENOENT).
+        """
+        path = os.fspath(path)
+        try:
+            _sys.obj_pin(self._fd, path, self)
+        except NotBPFFSError as exc:
+            raise _explain_pin_eperm(exc, path, self) from None
+        self._pinned = path
+
+    def unpin(self) -> None:
+        """Remove the pin this Map made or was loaded from; no-op when not pinned."""
+        if self._pinned is None:
+            return
+        try:
+            os.unlink(self._pinned)
+        except FileNotFoundError:
+            pass
+        self._pinned = None
+
+    # -- info --------------------------------------------------------------------------
+
+    def info(self, fdinfo: bool = False) -> MapInfo:
+        """What the kernel says about the map (BPF_OBJ_GET_INFO_BY_FD).
+
+        With ``fdinfo=True`` also reads /proc/self/fdinfo for ``frozen`` and
+        ``memlock`` (a file read: several times the cost of the syscall).
+        """
+        d = _sys.map_info(self._fd, self)
+        extra = None
+        if fdinfo:
+            with self._fd.borrow(Op.OBJ_GET_INFO, self) as raw:
+                extra = read_fdinfo(raw)
+        return MapInfo._from_kernel(d, extra)
+
+    # -- conversion ------------------------------------------------------------------
+
+    def _key(self, key: Optional[KeyLike]) -> Any:
+        ks = self._key_size
+        if type(key) is bytes:
+            if len(key) != ks:
+                raise ValueError(f"{self!r}: key is {len(key)} bytes, the map's keys are {ks}")
+            return key
+        return self._convert(key, ks, "key")
+
+    def _convert(self, obj: Any, size: int, what: str) -> Any:
+        if obj is None:
+            if size == 0:
+                return _sys.ffi_null()
+            raise ValueError(f"{self!r}: {what} must not be None")
+        if isinstance(obj, int):
+            if size == 0:
+                raise ValueError(f"{self!r}: this map has no {what}s")
+            try:
+                return obj.to_bytes(size, _BYTEORDER, signed=obj < 0)
+            except OverflowError:
+                raise ValueError(f"{self!r}: {what} {obj} does not fit in {size} bytes") from None
+        try:
+            view = memoryview(obj)
+        except TypeError:
+            raise TypeError(
+                f"{self!r}: {what} must be bytes-like or int, not {type(obj).__name__}"
+            ) from None
+        if view.nbytes != size:
+            raise ValueError(f"{self!r}: {what} is {view.nbytes} bytes, the map's {what}s are {size}")
+        if not view.c_contiguous:
+            return bytes(view)
+        return _sys.as_c(obj)
+
+    def _value(self, value: Any) -> Any:
+        if self._ncpu:
+            return self._percpu_value(value)
+        vs = self._value_size
+        if type(value) is bytes:
+            if len(value) != vs:
+                raise ValueError(f"{self!r}: value is {len(value)} bytes, the map's values are {vs}")
+            return value
+        return self._convert(value, vs, "value")
+
+    def _percpu_value(self, value: Any) -> bytes:
+        if isinstance(value, (bytes, bytearray, memoryview, int)) or not isinstance(value, Iterable):
+            raise TypeError(f"{self!r}: a per-CPU map takes a list of {self._ncpu} values")
+        values = list(value)
+        if len(values) != self._ncpu:
+            raise ValueError(f"{self!r}: got {len(values)} values, the map needs one per possible "
+                             f"CPU ({self._ncpu})")
+        vs = self._value_size
+        stride = (vs + 7) & ~7
+        pad = bytes(stride - vs)
+        parts = []
+        for v in values:
+            b = self._convert(v, vs, "value")
+            parts.append(bytes(_sys.ffi_buffer(b, vs)) if not isinstance(b, bytes) else b)
+            parts.append(pad)
+        return b"".join(parts)
+
+    def _unvalue(self, buf: Any) -> Value:
+        raw = _sys.buffer_bytes(buf, self._vbuf_size)
+        if self._ncpu:
+            vs = self._value_size
+            stride = (vs + 7) & ~7
+            return [raw[i:i + vs] for i in range(0, stride * self._ncpu, stride)]
+        return raw
+
+    # -- elements ------------------------------------------------------------------------
+
+    def lookup(self, key: Optional[KeyLike] = None, flags: int = 0) -> Value:
+        """The value at ``key`` (BPF_MAP_LOOKUP_ELEM): bytes, or a per-CPU list.
+
+        For QUEUE and STACK maps (no key) this peeks at the next value.
+
+        Raises:
+            KeyNotFoundError: the key is absent (also a KeyError).
+            ValueError: the key has the wrong size.
+        """
+        k = self._key(key)
+        buf = _sys.new_buffer(self._vbuf_size)
+        _sys.map_elem(_sys.BPF_MAP_LOOKUP_ELEM, Op.MAP_LOOKUP, self._fd, k, buf, flags, self)
+        return self._unvalue(buf)
+
+    def get(self, key: Optional[KeyLike], default: _T = None) -> Union[Value, _T]:  # type: ignore[assignment]
+        """The value at ``key``, or ``default`` when the key is absent."""
+        try:
+            return self.lookup(key)
+        except KeyNotFoundError:
+            return default
+
+    def __getitem__(self, key: KeyLike) -> Value:
+        return self.lookup(key)
+
+    def __setitem__(self, key: KeyLike, value: Any) -> None:
+        self.update(key, value)
+
+    def __delitem__(self, key: KeyLike) -> None:
+        self.delete(key)
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            self.lookup(key)  # type: ignore[arg-type]
+        except KeyNotFoundError:
+            return False
+        return True
+
+    def update(self, key: Optional[KeyLike], value: Any, flags: int = UpdateFlags.ANY) -> None:
+        """Set ``key`` to ``value`` (BPF_MAP_UPDATE_ELEM).
+
+        ``flags``: UpdateFlags.ANY, NOEXIST (fails if present), EXIST (fails if
+        absent), LOCK (spin-locked value). For QUEUE and STACK maps ``key`` is
+        None and this pushes ``value``.
+
+        Raises:
+            KeyExistsError: NOEXIST and the key exists.
+            KeyNotFoundError: EXIST and the key is absent.
+            BPFPermissionError: the map is frozen or the descriptor is read-only.
+            BPFError: the map is full (E2BIG).
+        """
+        k = self._key(key)
+        v = self._value(value)
+        _sys.map_elem(_sys.BPF_MAP_UPDATE_ELEM, Op.MAP_UPDATE, self._fd, k, v, int(flags), self)
+
+    def delete(self, key: KeyLike) -> None:
+        """Remove ``key`` (BPF_MAP_DELETE_ELEM). KeyNotFoundError when absent."""
+        k = self._key(key)
+        _sys.map_elem(_sys.BPF_MAP_DELETE_ELEM, Op.MAP_DELETE, self._fd, k, _sys.ffi_null(), 0, self)
+
+    def lookup_and_delete(self, key: Optional[KeyLike] = None) -> Value:
+        """Remove ``key`` and return its value (BPF_MAP_LOOKUP_AND_DELETE_ELEM).
+
+        For QUEUE and STACK maps (key None) this pops. Requires Linux 5.14 for hash maps.
+        """
+        k = self._key(key)
+        buf = _sys.new_buffer(self._vbuf_size)
+        _sys.map_elem(_sys.BPF_MAP_LOOKUP_AND_DELETE_ELEM, Op.MAP_LOOKUP_AND_DELETE, self._fd, k,
+                      buf, 0, self)
+        return self._unvalue(buf)
+
+    def next_key(self, key: Optional[KeyLike] = None) -> Optional[bytes]:
+        """The key after ``key``, or the first key for None; None at the end (BPF_MAP_GET_NEXT_KEY).
+
+        For hash maps, a ``key`` that is not in the map gives the first key.
+        """
+        k = _sys.ffi_null() if key is None else self._key(key)
+        nxt = _sys.new_buffer(self._key_size)
+        if not _sys.map_get_next_key(self._fd, k, nxt, self):
+            return None
+        return _sys.buffer_bytes(nxt, self._key_size)
+
+    def keys(self) -> Iterator[bytes]:
+        """Iterate over the keys (BPF_MAP_GET_NEXT_KEY).
+
+        Keys deleted meanwhile may restart a hash map's walk (the kernel then
+        returns its first key): the walk stops with a BPFError after visiting
+        more keys than max_entries allows, rather than loop forever.
+        """
+        ks = self._key_size
+        fd = self._fd
+        cur = _sys.new_buffer(ks)
+        nxt = _sys.new_buffer(ks)
+        if not _sys.map_get_next_key(fd, _sys.ffi_null(), cur, self):
+            return
+        limit = max(self._max_entries, 1) * 2
+        n = 0
+        yield _sys.buffer_bytes(cur, ks)
+        while _sys.map_get_next_key(fd, cur, nxt, self):
+            n += 1
+            if n > limit:
+                raise BPFError(_errno.EAGAIN, f"map iterate {self!r}: the map changed too much "
+                               "during iteration; retry or use batch_lookup()",
+                               op=Op.MAP_NEXT_KEY, obj=repr(self))
+            yield _sys.buffer_bytes(nxt, ks)
+            cur, nxt = nxt, cur
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.keys()
+
+    def items(self) -> Iterator[tuple[bytes, Value]]:
+        """Iterate over (key, value) pairs; keys deleted during the walk are skipped."""
+        for key in self.keys():
+            try:
+                yield key, self.lookup(key)
+            except KeyNotFoundError:
+                continue
+
+    def values(self) -> Iterator[Value]:
+        for _key, value in self.items():
+            yield value
+
+    def __len__(self) -> int:
+        """The number of keys, counted with a full walk (not cheap)."""
+        return sum(1 for _ in self.keys())
+
+    # -- batches -------------------------------------------------------------------------
+
+    def _batch_size(self, batch_size: Optional[int]) -> int:
+        if batch_size is None:
+            return max(1, min(self._max_entries, 4096))
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        return batch_size
+
+    def batch_lookup(self, batch_size: Optional[int] = None, delete: bool = False) -> MapBatch:
+        """Read the whole map with BPF_MAP_LOOKUP_BATCH (or LOOKUP_AND_DELETE_BATCH).
+
+        Returns a MapBatch: a sequence of (key, value) pairs backed by two
+        buffers. Requires Linux 5.6; array maps do not support delete=True.
+        """
+        op = Op.MAP_BATCH_LOOKUP_AND_DELETE if delete else Op.MAP_BATCH_LOOKUP
+        cmd = _sys.BATCH_CMDS[op]
+        ks, vstride = self._key_size, self._vbuf_size
+        chunk = self._batch_size(batch_size)
+        # The kernel's out_batch token is the size of a key for hash maps (a
+        # bucket index, u32, for others): a key-sized buffer of at least 4.
+        tok_size = max(ks, 4)
+        in_tok, out_tok = _sys.new_buffer(tok_size), _sys.new_buffer(tok_size)
+        key_parts: list[bytes] = []
+        val_parts: list[bytes] = []
+        total = 0
+        first = True
+        keys = _sys.new_buffer(ks * chunk)
+        values = _sys.new_buffer(vstride * chunk)
+        while True:
+            try:
+                n, done = _sys.map_batch(cmd, op, self._fd, None if first else in_tok, out_tok,
+                                         keys, values, chunk, 0, self)
+            except BPFError as exc:
+                if exc.errno == _errno.ENOSPC and chunk < 1 << 20:
+                    # A hash bucket holds more elements than fit: grow and retry.
+                    chunk *= 2
+                    keys = _sys.new_buffer(ks * chunk)
+                    values = _sys.new_buffer(vstride * chunk)
+                    continue
+                raise
+            if n:
+                key_parts.append(_sys.buffer_bytes(keys, ks * n))
+                val_parts.append(_sys.buffer_bytes(values, vstride * n))
+                total += n
+            if done:
+                break
+            first = False
+            in_tok, out_tok = out_tok, in_tok
+        rk = key_parts[0] if len(key_parts) == 1 else b"".join(key_parts)
+        rv = val_parts[0] if len(val_parts) == 1 else b"".join(val_parts)
+        return _PerCPUBatch(rk, rv, ks, vstride, total, self._ncpu, self._value_size) \
+            if self._ncpu else MapBatch(rk, rv, ks, vstride, total)
+
+    def batch_lookup_and_delete(self, batch_size: Optional[int] = None) -> MapBatch:
+        """batch_lookup(delete=True): read and remove every element."""
+        return self.batch_lookup(batch_size, delete=True)
+
+    def _pack_many(self, items: Any, size: int, what: str, conv: Any) -> tuple[Any, int]:
+        if isinstance(items, (bytes, bytearray, memoryview)):
+            view = memoryview(items)
+            if size == 0 or view.nbytes % size:
+                raise ValueError(f"{self!r}: packed {what}s of {view.nbytes} bytes are not a "
+                                 f"multiple of the {what} size {size}")
+            return _sys.as_c(items), view.nbytes // size
+        parts = [conv(x) for x in items]
+        blob = b"".join(p if isinstance(p, bytes) else bytes(_sys.ffi_buffer(p, size)) for p in parts)
+        return blob, len(parts)
+
+    def batch_update(self, keys: Any, values: Any, flags: int = UpdateFlags.ANY) -> int:
+        """Set many elements at once (BPF_MAP_UPDATE_BATCH); returns how many.
+
+        ``keys``/``values``: sequences of keys and values (as for update), or
+        one bytes-like object each holding them packed back to back.
+        Requires Linux 5.6.
+        """
+        k, nk = self._pack_many(keys, self._key_size, "key", self._key)
+        v, nv = self._pack_many(values, self._vbuf_size, "value", self._value_packed)
+        if nk != nv:
+            raise ValueError(f"{self!r}: {nk} keys but {nv} values")
+        if nk == 0:
+            return 0
+        n, _ = _sys.map_batch(_sys.BATCH_CMDS[Op.MAP_BATCH_UPDATE], Op.MAP_BATCH_UPDATE,
+                              self._fd, None, None, k, v, nk, int(flags), self)
+        return n
+
+    def _value_packed(self, value: Any) -> Any:
+        return self._value(value)
+
+    def batch_delete(self, keys: Any) -> int:
+        """Remove many keys at once (BPF_MAP_DELETE_BATCH); returns how many.
+
+        Raises KeyNotFoundError when a key is absent (the ones before it are deleted).
+        """
+        k, nk = self._pack_many(keys, self._key_size, "key", self._key)
+        if nk == 0:
+            return 0
+        n, _ = _sys.map_batch(_sys.BATCH_CMDS[Op.MAP_BATCH_DELETE], Op.MAP_BATCH_DELETE,
+                              self._fd, None, None, k, _sys.ffi_null(), nk, 0, self)
+        return n
+
+    def freeze(self) -> None:
+        """Make the map read-only for user space from now on (BPF_MAP_FREEZE). Linux 5.2."""
+        _sys.map_freeze(self._fd, self)
+
+
+class _PerCPUBatch(MapBatch):
+    """A MapBatch of a per-CPU map: each value is a list, one entry per possible CPU."""
+
+    __slots__ = ("_ncpu", "_true_vs")
+
+    def __init__(self, raw_keys: bytes, raw_values: bytes, key_size: int, stride: int,
+                 count: int, ncpu: int, value_size: int) -> None:
+        super().__init__(raw_keys, raw_values, key_size, stride, count)
+        self._ncpu = ncpu
+        self._true_vs = value_size
+
+    def _value(self, i: int) -> Value:
+        vs = self._vs
+        raw = self.raw_values[i * vs:(i + 1) * vs]
+        step = vs // self._ncpu
+        return [raw[j:j + self._true_vs] for j in range(0, vs, step)]
+
+    def value_list(self) -> list[Value]:
+        return [self._value(i) for i in range(self._n)]
+
+
+def _explain_pin_eperm(exc: NotBPFFSError, path: str, obj: object) -> BPFError:
+    """EPERM from BPF_OBJ_PIN: say whether the directory is not bpffs or the name has a '.'."""
+    parent = os.path.dirname(os.path.abspath(path)) or "/"
+    try:
+        on_bpffs = _sys.statfs_type(parent) == _sys.BPF_FS_MAGIC
+    except OSError:
+        on_bpffs = False
+    if on_bpffs and "." in os.path.basename(path):
+        return BPFError(exc.errno or _errno.EPERM,
+                        f"pin {obj} {path!r}: bpffs names may not contain '.'",
+                        op=Op.OBJ_PIN, obj=str(obj), reason="'.' in a bpffs name", filename=path)
+    if on_bpffs:
+        return exc
+    return NotBPFFSError(exc.errno or _errno.EPERM,
+                         f"pin {obj} {path!r}: {parent!r} is not on a bpffs mount "
+                         "(mount -t bpf bpf DIR)", op=Op.OBJ_PIN, obj=str(obj),
+                         reason="not on bpffs", filename=path)

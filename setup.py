@@ -1,0 +1,5 @@
+"""Build bpfobj: metadata lives in pyproject.toml; this file only wires cffi."""
+
+from setuptools import setup
+
+setup(cffi_modules=["bpfobj/_build.py:ffibuilder"])
