@@ -180,6 +180,13 @@ _ERRNO_TABLE: dict[tuple[Optional[Op], int], _Entry] = {
     (Op.MAP_UPDATE, _errno.E2BIG): (BPFError, "map is full", "max_entries reached"),
     (Op.MAP_UPDATE, _errno.ENOMEM): (BPFError, "out of memory or map is full", ""),
     (Op.MAP_NEXT_KEY, _errno.ENOENT): (KeyNotFoundError, "no next key", ""),
+    (Op.MAP_BATCH_DELETE, _errno.ENOENT): (
+        KeyNotFoundError, "a key was not found", "the keys before it were deleted"),
+    (Op.MAP_BATCH_UPDATE, _errno.ENOENT): (
+        KeyNotFoundError, "a key was not found", "UpdateFlags.EXIST; the keys before it were set"),
+    (Op.MAP_BATCH_UPDATE, _errno.EEXIST): (
+        KeyExistsError, "a key exists", "UpdateFlags.NOEXIST; the keys before it were set"),
+    (Op.MAP_BATCH_UPDATE, _errno.E2BIG): (BPFError, "map is full", "max_entries reached"),
     **{(op, _errno.EPERM): (
         BPFPermissionError, "map is frozen or the descriptor is read-only",
         "writes need a writable descriptor of a map that was not frozen")
