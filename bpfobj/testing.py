@@ -1,0 +1,183 @@
+"""Test helpers for users of bpfobj: ``no_fd_leaks`` and its pytest fixture.
+
+Owns the descriptor-leak check that test suites wrap around code under test:
+a context manager that fails with a readable list of the bpf descriptors
+opened inside the block and still open at its end, and the pytest fixture of
+the same name, exported through the ``pytest11`` entry point (``bpfobj``), so
+that ``def test_x(no_fd_leaks): ...`` works in any project that installs
+bpfobj. Imports ``procfs`` (the /proc reader) and the object wrappers, to
+describe what leaked; pytest only when pytest loads this module as a plugin.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Optional
+
+from ._types import ObjType
+
+__all__ = ["FDLeakChecker", "LeakedFD", "bpf_fds", "describe_fd", "no_fd_leaks"]
+
+
+@dataclass(frozen=True, slots=True)
+class LeakedFD:
+    """One bpf descriptor of this process: number, kind, object ID and description."""
+
+    fd: int
+    type: ObjType
+    id: int
+    description: str
+
+    def __str__(self) -> str:
+        return f"fd {self.fd}: bpf {self.type.value} id {self.id} {self.description}".rstrip()
+
+
+def bpf_fds() -> dict[int, tuple[ObjType, int]]:
+    """The bpf descriptors of this process now: {fd: (kind, object id)}, from /proc/self.
+
+    Reads /proc/self/fd and /proc/self/fdinfo (through ``procfs.fds``); touches
+    no descriptor. The object ID tells a descriptor closed and reopened under
+    the same number apart from the one that was there before.
+    """
+    try:
+        from . import procfs
+    except ImportError:  # procfs not built yet: read /proc/self directly
+        return _scan_self()
+    return {p.fd: (p.type, p.id) for p in procfs.fds("self") if isinstance(p.type, ObjType)}
+
+
+_ID_KEYS = {ObjType.MAP: "map_id", ObjType.PROG: "prog_id", ObjType.LINK: "link_id",
+            ObjType.BTF: "btf_id"}
+
+
+def _scan_self() -> dict[int, tuple[ObjType, int]]:
+    from ._types import ANON_INODE_TYPES
+
+    out: dict[int, tuple[ObjType, int]] = {}
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            kind = ANON_INODE_TYPES.get(os.readlink(f"/proc/self/fd/{name}"))
+            if kind is None:
+                continue
+            with open(f"/proc/self/fdinfo/{name}", "rb") as f:
+                text = f.read().decode()
+        except OSError:  # closed meanwhile (the listing's own descriptor, another thread)
+            continue
+        key = _ID_KEYS[kind] + ":"
+        for line in text.splitlines():
+            if line.startswith(key):
+                out[int(name)] = (kind, int(line[len(key):]))
+                break
+    return out
+
+
+def describe_fd(raw: int, kind: ObjType) -> str:
+    """Describe the object behind this process's descriptor ``raw`` (its info's text form).
+
+    Opens a duplicate of ``raw`` for BPF_OBJ_GET_INFO_BY_FD and closes it again;
+    returns "" when the object cannot be described (closed meanwhile).
+    """
+    try:
+        if kind is ObjType.MAP:
+            from .map import Map
+
+            with Map.new_from_fd(raw) as m:
+                return str(m.info())
+        if kind is ObjType.PROG:
+            from .prog import Program
+
+            with Program.new_from_fd(raw) as p:
+                return str(p.info())
+        if kind is ObjType.LINK:
+            from .link import Link
+
+            with Link.new_from_fd(raw) as lk:
+                return str(lk.info())
+        if kind is ObjType.BTF:
+            from .btf import BTF
+
+            with BTF.new_from_fd(raw) as b:
+                return str(b.info())
+    except (OSError, ImportError, ValueError):
+        return ""
+    return ""  # pragma: no cover - every ObjType is handled above
+
+
+class FDLeakChecker:
+    """The state of one ``no_fd_leaks`` block: the bpf descriptors open when it began."""
+
+    def __init__(self, collect: bool = True) -> None:
+        self.collect = collect
+        self.before = bpf_fds()
+
+    def leaked(self) -> list[LeakedFD]:
+        """The bpf descriptors open now that were not open (with the same object) at the start.
+
+        With ``collect`` (the default) runs the garbage collector first, so an
+        object that was dropped without ``close()`` is closed by its finalizer
+        and does not count: only what is still reachable leaks.
+        """
+        if self.collect:
+            gc.collect()
+        now = bpf_fds()
+        out = []
+        for raw, (kind, obj_id) in sorted(now.items()):
+            if self.before.get(raw) == (kind, obj_id):
+                continue
+            out.append(LeakedFD(raw, kind, obj_id, describe_fd(raw, kind)))
+        return out
+
+    def check(self) -> None:
+        """Raise AssertionError listing the bpf descriptors opened since the start and still open."""
+        leaked = self.leaked()
+        if leaked:
+            raise AssertionError(format_leaks(leaked))
+
+
+def format_leaks(leaked: list[LeakedFD]) -> str:
+    """The failure message: a count, then one line per descriptor."""
+    n = len(leaked)
+    head = f"{n} bpf descriptor{'s' if n != 1 else ''} opened inside the block and not closed:"
+    return "\n".join([head, *(f"  {item}" for item in leaked)])
+
+
+@contextmanager
+def no_fd_leaks(collect: bool = True) -> Iterator[FDLeakChecker]:
+    """Fail when the block leaves bpf descriptors open that it opened.
+
+    On leaving the block (normally; an exception from the block propagates
+    unchanged) compares this process's bpf descriptors, read from /proc/self,
+    with those open on entry, and raises AssertionError naming each new one
+    with its number, kind, ID and description::
+
+        with no_fd_leaks():
+            m = Map.create(spec)   # forgotten: AssertionError
+                                   #   fd 7: bpf map id 42 Map(name=... )
+
+    Descriptors opened by other threads meanwhile count too. Nothing is
+    closed for you: the check only reports.
+    """
+    checker = FDLeakChecker(collect)
+    yield checker
+    checker.check()
+
+
+try:  # the pytest fixture, when pytest imports this module as a plugin
+    import pytest
+except ImportError:  # pragma: no cover - pytest is optional
+    pytest = None  # type: ignore[assignment]
+
+if pytest is not None:
+
+    @pytest.fixture(name="no_fd_leaks")
+    def _no_fd_leaks_fixture() -> Iterator[FDLeakChecker]:
+        """Fail the test (at teardown) when it leaves bpf descriptors open that it opened."""
+        checker = FDLeakChecker()
+        yield checker
+        leaked: Optional[list[LeakedFD]] = checker.leaked()
+        if leaked:
+            pytest.fail(format_leaks(leaked), pytrace=False)
