@@ -16,8 +16,6 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Optional
-
 from ._types import ObjType
 
 __all__ = ["FDLeakChecker", "LeakedFD", "bpf_fds", "describe_fd", "no_fd_leaks"]
@@ -138,10 +136,10 @@ class FDLeakChecker:
             raise AssertionError(format_leaks(leaked))
 
 
-def format_leaks(leaked: list[LeakedFD]) -> str:
+def format_leaks(leaked: list[LeakedFD], where: str = "inside the block") -> str:
     """The failure message: a count, then one line per descriptor."""
     n = len(leaked)
-    head = f"{n} bpf descriptor{'s' if n != 1 else ''} opened inside the block and not closed:"
+    head = f"{n} bpf descriptor{'s' if n != 1 else ''} opened {where} and not closed:"
     return "\n".join([head, *(f"  {item}" for item in leaked)])
 
 
@@ -178,6 +176,6 @@ if pytest is not None:
         """Fail the test (at teardown) when it leaves bpf descriptors open that it opened."""
         checker = FDLeakChecker()
         yield checker
-        leaked: Optional[list[LeakedFD]] = checker.leaked()
+        leaked = checker.leaked()
         if leaked:
-            pytest.fail(format_leaks(leaked), pytrace=False)
+            pytest.fail(format_leaks(leaked, "during the test"), pytrace=False)
