@@ -64,7 +64,8 @@ def _xdp_counter(map_raw: int) -> bytes:
 def child(pin_root: str) -> int:
     """Create objects, pin some, leak others; say "ready"; wait for stdin to close."""
     from . import _sys
-    from .map import Map, MapSpec, MapType
+    from ._types import MapType
+    from .map import Map, MapSpec
 
     # Ctrl-C in a terminal reaches the whole process group: the parent cleans up, not us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -292,8 +292,8 @@ def _link_fields(info: Any) -> dict[str, Any]:
     return out
 
 
-def btf_json(b: Any, ctx: Optional[_Context] = None, users: Optional[dict[str, Any]] = None
-             ) -> dict[str, Any]:
+def btf_json(b: Any, ctx: Optional[_Context] = None,
+             users: Optional[dict[int, dict[str, list[int]]]] = None) -> dict[str, Any]:
     """A BTF object as ``bpftool -j btf show`` prints it (id, size, prog_ids, map_ids, ...)."""
     info = b.info()
     d: dict[str, Any] = {"id": info.id, "size": info.size}
@@ -584,7 +584,8 @@ def _watch(pid: int, interval: float, count: Optional[int], as_json: bool, out: 
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     from ._demo import run
 
-    return run(out)
+    code: int = run(out)
+    return code
 
 
 # -- parser and main ------------------------------------------------------------------------
