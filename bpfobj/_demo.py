@@ -36,7 +36,9 @@ _CLONE_NEWNET = 0x40000000
 
 
 def _xdp_counter(map_raw: int) -> bytes:
-    """XDP program: count packets in slot 0 of an array map, return XDP_PASS.
+    """XDP program: count packets in the 8-byte value at key 0 of a map, return XDP_PASS.
+
+    The map's keys must be at most 8 bytes and its values at least 8.
 
     Encoded by hand (8-byte instructions, little-endian fields) so that the
     demo depends on nothing but the kernel.
@@ -47,11 +49,11 @@ def _xdp_counter(map_raw: int) -> bytes:
                 + imm.to_bytes(4, "little", signed=True))
 
     return b"".join([
-        insn(0x62, dst=10, off=-4, imm=0),   # *(u32 *)(r10 - 4) = 0
+        insn(0x7A, dst=10, off=-8, imm=0),   # *(u64 *)(r10 - 8) = 0: key 0 (up to 8 bytes)
         insn(0x18, dst=1, src=1, imm=map_raw),  # r1 = map (BPF_PSEUDO_MAP_FD)
         insn(0x00),
         insn(0xBF, dst=2, src=10),           # r2 = r10
-        insn(0x07, dst=2, imm=-4),           # r2 += -4
+        insn(0x07, dst=2, imm=-8),           # r2 += -8
         insn(0x85, imm=1),                   # call bpf_map_lookup_elem
         insn(0x15, dst=0, off=2, imm=0),     # if r0 == 0 goto +2
         insn(0xB7, dst=1, imm=1),            # r1 = 1
