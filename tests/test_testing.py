@@ -17,6 +17,11 @@ from bpfobj.testing import FDLeakChecker, no_fd_leaks
 
 pytestmark = pytest.mark.usefixtures("kernel")
 
+
+@pytest.fixture(autouse=True)
+def _each_test_closes_what_it_opens(no_fd_leaks: object) -> None:
+    """Our own plugin's fixture: every test here must close the bpf descriptors it opens."""
+
 SPEC = MapSpec(MapType.HASH, 4, 8, 16, name="leaky")
 
 
