@@ -25,7 +25,10 @@ from typing_extensions import Buffer
 
 from . import _version
 from .errors import (
+    BPFError,
     BTFLoadError,
+    NotBPFFSError,
+    ObjectTypeError,
     Op,
     VerifierError,
     closed,
@@ -421,7 +424,28 @@ def obj_get(path: str, file_flags: int = 0, obj: object = "") -> FD:
     attr = _new("union bpf_attr *")
     attr.pathname = address(cpath)
     attr.file_flags = file_flags
-    return _adopt(_bpf(lib.BPF_OBJ_GET, attr), Op.OBJ_GET, obj, path)
+    rc = _bpf(lib.BPF_OBJ_GET, attr)
+    if rc in (-_errno.EACCES, -_errno.EPERM):
+        # The kernel says EACCES both for a path outside bpffs and for a bpffs
+        # directory; tell those apart from a pin whose mode forbids the access.
+        raise _explain_obj_get(-rc, path, obj)
+    return _adopt(rc, Op.OBJ_GET, obj, path)
+
+
+def _explain_obj_get(err: int, path: str, obj: object) -> BPFError:
+    target = f"{obj} {path!r}".strip()
+    try:
+        on_bpffs = statfs_type(path) == BPF_FS_MAGIC
+    except OSError:
+        on_bpffs = True  # vanished meanwhile: keep the kernel's answer
+    if not on_bpffs:
+        return NotBPFFSError(err, f"{Op.OBJ_GET.value} {target}: path is not on a bpffs mount",
+                             op=Op.OBJ_GET, obj=str(obj), reason="not on bpffs", filename=path)
+    if os.path.isdir(path):
+        return ObjectTypeError(err, f"{Op.OBJ_GET.value} {target}: a directory, not a pinned object",
+                               op=Op.OBJ_GET, obj=str(obj), reason="a directory", filename=path)
+    return from_errno(err, Op.OBJ_GET, obj, path)
+
 
 
 GET_NEXT_ID = {

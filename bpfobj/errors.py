@@ -98,10 +98,12 @@ class BPFError(OSError):
 
     def __reduce__(self):  # type: ignore[no-untyped-def]
         # Keep pickling (multiprocessing, pytest-xdist) working with our signature.
+        # The state (third item) carries subclass attributes such as VerifierError.log.
         return (
             _rebuild,
             (type(self), self.errno, self.message, self.op, self.obj, self.strerror,
              self.filename),
+            dict(self.__dict__),
         )
 
 
@@ -170,6 +172,12 @@ _WRITE_OPS = (
     Op.MAP_BATCH_DELETE, Op.MAP_BATCH_LOOKUP_AND_DELETE,
 )
 
+_MAP_OPS = (
+    Op.MAP_LOOKUP, Op.MAP_UPDATE, Op.MAP_DELETE, Op.MAP_LOOKUP_AND_DELETE, Op.MAP_NEXT_KEY,
+    Op.MAP_BATCH_LOOKUP, Op.MAP_BATCH_LOOKUP_AND_DELETE, Op.MAP_BATCH_UPDATE,
+    Op.MAP_BATCH_DELETE, Op.MAP_FREEZE,
+)
+
 # (op, errno) -> (exception type, reason, hint). Looked up first with the
 # operation, then with None for the errno's meaning in any operation.
 _Entry = tuple[type[BPFError], str, str]
@@ -177,7 +185,8 @@ _ERRNO_TABLE: dict[tuple[Optional[Op], int], _Entry] = {
     **{(op, _errno.ENOENT): (KeyNotFoundError, "key not found", "") for op in _ELEM_OPS},
     (Op.MAP_UPDATE, _errno.ENOENT): (KeyNotFoundError, "key not found", "UpdateFlags.EXIST"),
     (Op.MAP_UPDATE, _errno.EEXIST): (KeyExistsError, "key exists", "UpdateFlags.NOEXIST"),
-    (Op.MAP_UPDATE, _errno.E2BIG): (BPFError, "map is full", "max_entries reached"),
+    (Op.MAP_UPDATE, _errno.E2BIG): (
+        BPFError, "map is full or the index is past the array's end", "max_entries reached"),
     (Op.MAP_UPDATE, _errno.ENOMEM): (BPFError, "out of memory or map is full", ""),
     (Op.MAP_NEXT_KEY, _errno.ENOENT): (KeyNotFoundError, "no next key", ""),
     (Op.MAP_BATCH_DELETE, _errno.ENOENT): (
@@ -193,10 +202,18 @@ _ERRNO_TABLE: dict[tuple[Optional[Op], int], _Entry] = {
        for op in _WRITE_OPS},
     (Op.MAP_LOOKUP, _errno.EPERM): (
         BPFPermissionError, "descriptor is write-only", "open the map with read access"),
+    (Op.MAP_NEXT_KEY, _errno.EPERM): (
+        BPFPermissionError, "descriptor is write-only", "open the map with read access"),
     (Op.MAP_BATCH_LOOKUP, _errno.EPERM): (
         BPFPermissionError, "descriptor is write-only", "open the map with read access"),
     (Op.MAP_FREEZE, _errno.EBUSY): (BPFError, "map is busy (already frozen or mmap'ed writable)", ""),
-    (Op.MAP_FREEZE, _errno.EPERM): (BPFPermissionError, "descriptor is read-only", ""),
+    # A frozen map drops write access from every descriptor, so freezing twice is EPERM too.
+    (Op.MAP_FREEZE, _errno.EPERM): (
+        BPFPermissionError, "map is already frozen or the descriptor is read-only", ""),
+    (Op.MAP_DELETE, _errno.EINVAL): (
+        BPFError, "invalid argument", "array, queue and stack elements cannot be deleted"),
+    **{(op, err): (NotSupportedError, "not supported by this map type", "")
+       for op in _MAP_OPS for err in (_errno.EOPNOTSUPP, ENOTSUPP)},
     (Op.MAP_CREATE, _errno.EPERM): (BPFPermissionError, "operation not permitted", _NEEDS_BPF),
     (Op.MAP_CREATE, _errno.E2BIG): (BPFError, "map is too large", "lower max_entries or value_size"),
     (Op.MAP_CREATE, _errno.ENOMEM): (BPFError, "out of memory", "lower max_entries or value_size"),

@@ -84,13 +84,17 @@ class FD:
         The caller's ``raw`` is untouched and stays the caller's to close.
 
         Raises:
+            TypeError: ``raw`` is not an int.
             BPFError: ``raw`` is not open (EBADF) or no descriptor is free (EMFILE).
         """
+        if not isinstance(raw, int) or isinstance(raw, bool):
+            # fcntl would also take an object with fileno() (or True as fd 1).
+            raise TypeError(f"a descriptor must be an int, not {type(raw).__name__}")
         try:
             return cls(fcntl.fcntl(raw, fcntl.F_DUPFD_CLOEXEC, 1))
         except OSError as exc:
             raise from_errno(exc.errno or _errno.EBADF, Op.DUP, f"fd {raw}") from exc
-        except (TypeError, ValueError, OverflowError) as exc:
+        except (ValueError, OverflowError) as exc:
             raise from_errno(_errno.EBADF, Op.DUP, f"fd {raw!r}") from exc
 
     def clone(self) -> FD:

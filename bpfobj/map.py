@@ -274,6 +274,8 @@ class Map:
         """
         if not spec.name.isascii() or len(spec.name.encode()) > 15:
             raise ValueError(f"map name {spec.name!r} must be ASCII of at most 15 bytes")
+        if spec.name.strip("._") and not spec.name.replace("_", "").replace(".", "").isalnum():
+            raise ValueError(f"map name {spec.name!r} may hold only letters, digits, '_' and '.'")
         for field in ("key_size", "value_size", "max_entries"):
             value = getattr(spec, field)
             if not isinstance(value, int) or not 0 <= value < 2**32:
@@ -664,6 +666,10 @@ class Map:
         more keys than max_entries allows, rather than loop forever.
         """
         ks = self._key_size
+        if ks == 0:
+            # QUEUE, STACK and BLOOM_FILTER: the kernel's GET_NEXT_KEY says only EINVAL.
+            raise TypeError(f"{self!r}: a {self._type} map has no keys to iterate "
+                            "(pop its values with lookup_and_delete())")
         fd = self._fd
         cur = _sys.new_buffer(ks)
         nxt = _sys.new_buffer(ks)
@@ -774,8 +780,12 @@ class Map:
 
         ``keys``/``values``: sequences of keys and values (as for update), or
         one bytes-like object each holding them packed back to back.
-        Requires Linux 5.6.
+        ``flags``: UpdateFlags.ANY or LOCK; the kernel's batch update has no
+        NOEXIST/EXIST (it would refuse them with EINVAL). Requires Linux 5.6.
         """
+        if int(flags) & ~int(UpdateFlags.LOCK):
+            raise ValueError(f"{self!r}: batch_update takes only UpdateFlags.ANY or LOCK, "
+                             f"not {flags!r} (use update() for NOEXIST/EXIST)")
         k, nk = self._pack_many(keys, self._key_size, "key", self._key)
         v, nv = self._pack_many(values, self._vbuf_size, "value", self._value_packed)
         if nk != nv:
