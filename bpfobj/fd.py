@@ -213,6 +213,6 @@ def fd_flags(raw: int) -> Optional[int]:
     """fcntl(F_GETFD) of ``raw``, or None when it is not open."""
     try:
         return fcntl.fcntl(raw, fcntl.F_GETFD)
-    except OSError:
+    except (OSError, ValueError, OverflowError):  # ValueError: a negative number
         return None
 
