@@ -226,6 +226,17 @@ class Map:
         "_fd", "_type", "_name", "_key_size", "_value_size", "_max_entries", "_flags",
         "_ncpu", "_vbuf_size", "_pinned", "__weakref__",
     )
+    # Declared for the type checker; the storage is the slots above.
+    _fd: FD
+    _type: MapType
+    _name: str
+    _key_size: int
+    _value_size: int
+    _max_entries: int
+    _flags: int
+    _ncpu: int
+    _vbuf_size: int
+    _pinned: Optional[str]
 
     def __init__(self) -> None:
         raise TypeError("use Map.create, Map.new_from_fd, Map.new_from_id or Map.load_pinned")

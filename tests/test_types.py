@@ -1,4 +1,4 @@
-"""The enums of kernel constants and fd_type(), checked against the compiled headers and the kernel."""
+"""The enums of kernel constants and fd_type(), against the compiled headers and the kernel."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""errors.py without root: the (Op, errno) table, message format, OSError compatibility, pickling."""
+"""errors.py without root: the (Op, errno) table, messages, OSError compatibility, pickling."""
 
 from __future__ import annotations
 
