@@ -22,6 +22,7 @@ from .errors import (
     ProcessGoneError,
     VerifierError,
 )
+from .link import Link, LinkInfo
 from .map import Map, MapBatch, MapInfo, MapSpec, UpdateFlags
 
 __all__ = [
@@ -33,6 +34,8 @@ __all__ = [
     "HelperFunc",
     "KeyExistsError",
     "KeyNotFoundError",
+    "Link",
+    "LinkInfo",
     "LinkType",
     "Map",
     "MapBatch",

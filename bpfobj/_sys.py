@@ -705,6 +705,22 @@ def link_detach(link_fd: FD, obj: object = "") -> None:
     _call(link_fd, Op.LINK_DETACH, obj, run)
 
 
+def raw_tracepoint_open(prog_fd: FD, name: str, cookie: int = 0, obj: object = "") -> FD:
+    """BPF_RAW_TRACEPOINT_OPEN: attach a raw tracepoint program to tracepoint ``name``.
+
+    Returns the new link's descriptor (a raw_tracepoint link).
+    """
+    cname = _new("char[]", name.encode())
+    attr = _new("union bpf_attr *")
+    rt = attr.raw_tracepoint
+    rt.name = address(cname)
+    rt.cookie = cookie
+    with prog_fd.borrow(Op.LINK_CREATE, obj) as praw:
+        rt.prog_fd = praw
+        rc = _bpf(lib.BPF_RAW_TRACEPOINT_OPEN, attr)
+    return _adopt(rc, Op.LINK_CREATE, obj)
+
+
 # -- other processes -------------------------------------------------------------
 
 
