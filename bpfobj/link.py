@@ -572,7 +572,8 @@ class Link:
                                   opts=dict(opts) if opts else None, obj=what)
         except BPFError as exc:
             better = _explain_attach(exc, prog, pfd, int(attach_type), what)
-            if better is exc and ifindex and exc.errno == _errno.EINVAL and not _has_ifindex(ifindex):
+            if (better is exc and ifindex and exc.errno == _errno.EINVAL
+                    and not _has_ifindex(ifindex)):
                 reason = f"no interface has ifindex {ifindex} in this thread's network namespace"
                 better = BPFError(_errno.EINVAL, f"{Op.LINK_CREATE.value} {what}: {reason}",
                                   op=Op.LINK_CREATE, obj=what, reason=reason)
@@ -705,7 +706,7 @@ class Link:
         if isinstance(target_fd, bool):
             raise TypeError("target_fd must be a descriptor or an ifindex, not bool")
         if isinstance(target_fd, int):
-            _check_index(target_fd, "target_fd")
+            _check_index(target_fd, "target_fd", allow_zero=True)  # 0: no target (tracing)
             return cls._create(prog, attach_type, what, target_ifindex=target_fd, flags=flags,
                                opts=opts)
         tfd = target_fd if isinstance(target_fd, FD) else getattr(target_fd, "_fd", None)
@@ -986,11 +987,12 @@ class Link:
         return Program.new_from_id(prog_id)
 
 
-def _check_index(value: object, what: str) -> None:
+def _check_index(value: object, what: str, allow_zero: bool = False) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(f"{what} must be an int, not {type(value).__name__}")
-    if not 0 < value < 2**32:
-        raise ValueError(f"{what} must be in [1, 2**32), got {value}")
+    low = 0 if allow_zero else 1
+    if not low <= value < 2**32:
+        raise ValueError(f"{what} must be in [{low}, 2**32), got {value}")
 
 
 def _has_ifindex(ifindex: int) -> bool:

@@ -77,7 +77,7 @@ class NetNS:
         return json.loads(self.ip("-j", "-d", "link", "show", "dev", dev))[0]  # type: ignore[no-any-return]
 
     def run(self, fn: Callable[..., _T], *args: Any) -> _T:
-        """Call ``fn(*args)`` in a thread that entered this namespace; return or raise its result."""
+        """Call ``fn(*args)`` in a thread inside this namespace; return or raise its result."""
         result: list[Any] = []
         error: list[BaseException] = []
 

@@ -28,11 +28,12 @@ from bpfobj import (
     ObjectTypeError,
     ObjType,
     ProgramType,
+    _sys,
     fd_type,
 )
-from bpfobj import _sys
 from bpfobj.link import Link, LinkInfo, XDPLinkInfo
 
+from .conftest import need
 from .netutil import Veth, cgroup_dir, netns, udp_path, veth_pair
 
 pytestmark = pytest.mark.usefixtures("kernel")
@@ -48,7 +49,8 @@ BPF_F_BEFORE = _sys.const("BPF_F_BEFORE")
 
 def _ret(value: int) -> bytes:
     """``r0 = value; exit`` hand-encoded (BPF_ALU64|BPF_MOV|BPF_K, then BPF_JMP|BPF_EXIT)."""
-    return bytes([0xB7, 0, 0, 0]) + (value & 0xFFFFFFFF).to_bytes(4, "little") + bytes([0x95]) + bytes(7)
+    mov = bytes([0xB7, 0, 0, 0]) + (value & 0xFFFFFFFF).to_bytes(4, "little")
+    return mov + bytes([0x95]) + bytes(7)
 
 
 class _Prog:
@@ -323,7 +325,8 @@ def test_cgroup_attach_bad_targets(progs: Any, tmp_path: Any) -> None:
 @pytest.mark.net
 def test_sk_lookup_netns_link_update_and_detach_seen_in_traffic(veth: Veth, progs: Any) -> None:
     at = int(AttachType.SK_LOOKUP)
-    drop, pass_ = progs(ProgramType.SK_LOOKUP, SK_DROP, at), progs(ProgramType.SK_LOOKUP, SK_PASS, at)
+    drop = progs(ProgramType.SK_LOOKUP, SK_DROP, at)
+    pass_ = progs(ProgramType.SK_LOOKUP, SK_PASS, at)
     with udp_path(veth) as probe:
         assert probe(1.0)
         with Link.attach_netns(drop, veth.ns_b.path, AttachType.SK_LOOKUP) as link:
@@ -381,6 +384,60 @@ def test_raw_tracepoint_link_names_its_tracepoint(progs: Any) -> None:
     with pytest.raises(BPFError) as exc:
         Link.attach_raw_tracepoint(p, "no_such_tracepoint_here")
     assert exc.value.errno == errno.ENOENT
+
+
+# -- iterator -----------------------------------------------------------------------------------
+
+_BTF_EXTRA = {1: 4, 3: 12, 14: 4, 17: 4}  # INT, ARRAY, VAR, DECL_TAG: bytes after btf_type
+_BTF_PER_MEMBER = {4: 12, 5: 12, 6: 8, 13: 8, 15: 12, 19: 12}  # STRUCT .. ENUM64: per vlen
+
+
+def _vmlinux_func_id(name: str) -> int:
+    """The BTF ID of kernel function ``name`` in /sys/kernel/btf/vmlinux (BTF_KIND_FUNC)."""
+    import struct
+
+    try:
+        with open("/sys/kernel/btf/vmlinux", "rb") as f:
+            data = f.read()
+    except OSError:
+        need(False, "no /sys/kernel/btf/vmlinux")
+    magic, _ver, _flags, hdr_len, type_off, type_len, str_off, str_len = struct.unpack_from(
+        "<HBBIIIII", data)
+    assert magic == 0xEB9F
+    strings = data[hdr_len + str_off:hdr_len + str_off + str_len]
+    at = strings.find(b"\0" + name.encode() + b"\0")
+    need(at >= 0, f"kernel BTF has no {name}")
+    name_off = at + 1
+    pos, end, type_id = hdr_len + type_off, hdr_len + type_off + type_len, 0
+    header = struct.Struct("<III")
+    while pos < end:
+        type_id += 1
+        noff, info, _size = header.unpack_from(data, pos)
+        kind = (info >> 24) & 0x1F
+        if kind == 12 and noff == name_off:
+            return type_id
+        pos += 12 + _BTF_EXTRA.get(kind, 0) + _BTF_PER_MEMBER.get(kind, 0) * (info & 0xFFFF)
+    need(False, f"kernel BTF has no function {name}")
+    raise AssertionError("unreachable")
+
+
+def test_iter_link_names_its_target(bpftool: str) -> None:
+    fd, _log = _sys.prog_load(
+        prog_type=int(ProgramType.TRACING), insns=_ret(0), license="GPL", name="it",
+        expected_attach_type=int(AttachType.TRACE_ITER),
+        attach_btf_id=_vmlinux_func_id("bpf_iter_bpf_map"))
+    with fd:
+        p = _Prog.__new__(_Prog)
+        p._fd = fd
+        # A tracing link has no target: attach_raw passes 0.
+        with Link.attach_raw(p, 0, AttachType.TRACE_ITER) as link:
+            info = link.info()
+            assert info.type is LinkType.ITER and info.iter is not None
+            assert info.iter.target_name == "bpf_map" == _fdinfo(link.fd)["target_name"]
+            tool = _bpftool("link", "show", "id", str(info.id))
+            assert tool["type"] == "iter" and tool["target_name"] == "bpf_map"
+            assert tool["prog_id"] == info.prog_id
+            assert repr(link) == f"Link(iter)#{link.fd}"
 
 
 # -- oracles: bpftool and fdinfo ------------------------------------------------------------
