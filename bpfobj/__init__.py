@@ -22,11 +22,16 @@ from .errors import (
     ProcessGoneError,
     VerifierError,
 )
+from .btf import BTF, BTFInfo
 from .link import Link, LinkInfo
 from .map import Map, MapBatch, MapInfo, MapSpec, UpdateFlags
+from .prog import Program, ProgramInfo, ProgramSpec, RunResult
+from ._any import load_pinned, new_from_fd  # noqa: E402  (needs the wrappers above)
 
 __all__ = [
     "AttachType",
+    "BTF",
+    "BTFInfo",
     "BPFError",
     "BPFPermissionError",
     "BTFLoadError",
@@ -47,9 +52,15 @@ __all__ = [
     "ObjType",
     "ObjectTypeError",
     "ProcessGoneError",
+    "Program",
+    "ProgramInfo",
+    "ProgramSpec",
     "ProgramType",
+    "RunResult",
     "UpdateFlags",
     "VerifierError",
     "__version__",
     "fd_type",
+    "load_pinned",
+    "new_from_fd",
 ]

@@ -1,0 +1,75 @@
+"""BTF handles: BTF and BTFInfo (load raw BTF, open by descriptor or ID, info).
+
+Owns the BTF wrapper. Parsing BTF is out of scope for now: loading the raw
+bytes (BPF_BTF_LOAD) and reading what the kernel says about them is enough
+to hold, pass and inspect BTF objects. Imports ``_sys``, ``_types``,
+``_object`` and ``fd``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from typing_extensions import Buffer, Self
+
+from . import _sys
+from ._object import BPFObject
+from ._types import ObjType
+from .fd import FD
+
+__all__ = ["BTF", "BTFInfo"]
+
+_NAME_MAX = 256
+
+
+@dataclass(frozen=True, slots=True)
+class BTFInfo:
+    """What the kernel says about a BTF object (BPF_OBJ_GET_INFO_BY_FD).
+
+    ``name`` is "vmlinux" or a module's name for kernel BTF, "" for BTF
+    loaded from user space; ``size`` is the raw BTF's size in bytes.
+    """
+
+    id: int
+    name: str
+    size: int
+    kernel_btf: bool
+
+    def __str__(self) -> str:
+        return f"BTF(id={self.id} name={self.name} size={self.size} kernel={int(self.kernel_btf)})"
+
+
+class BTF(BPFObject):
+    """A BTF object in the kernel, owning one descriptor. ``repr()``: ``BTF#7``."""
+
+    __slots__ = ()
+    _KIND = ObjType.BTF
+
+    @classmethod
+    def load(cls, data: Buffer, log_level: int = 0) -> Self:
+        """Load raw BTF (BPF_BTF_LOAD). The new BTF owns the only descriptor.
+
+        Raises:
+            BTFLoadError: the kernel rejected the BTF (``.log`` holds its log).
+            BPFPermissionError: needs root or CAP_BPF.
+        """
+        raw = bytes(memoryview(data))
+        if not raw:
+            raise ValueError("BTF.load: no data")
+        fd, _log = _sys.btf_load(raw, log_level=log_level, obj="BTF")
+        return cls._adopting(fd, check_type=False)
+
+    def info(self) -> BTFInfo:
+        """What the kernel says about this BTF (BPF_OBJ_GET_INFO_BY_FD), name included."""
+        return _btf_info(self._fd, self)
+
+    def __repr__(self) -> str:
+        return f"BTF#{self._fd.raw}"
+
+
+def _btf_info(fd: FD, obj: object) -> BTFInfo:
+    name = _sys.new_buffer(_NAME_MAX)
+    d = _sys.obj_get_info_by_fd(fd, "struct bpf_btf_info", obj, name=name, name_len=_NAME_MAX)
+    n = min(d["name_len"], _NAME_MAX)
+    text = _sys.buffer_bytes(name, n).split(b"\0", 1)[0].decode("utf-8", "replace")
+    return BTFInfo(id=d["id"], name=text, size=d["btf_size"], kernel_btf=bool(d["kernel_btf"]))

@@ -1,0 +1,299 @@
+"""Programs: ProgramSpec, ProgramInfo, RunResult and Program (cilium/ebpf's NewProgram & co).
+
+Owns the Program wrapper: loading (with the verifier's log), opening by
+descriptor, ID, pin or another process, info, the translated instructions and
+BPF_PROG_TEST_RUN. Imports ``_sys``, ``_types``, ``_object``, ``errors`` and
+``fd``; ``asm`` lazily, for ``xlated()``.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Optional, Union
+
+from typing_extensions import Self
+
+from . import _sys
+from ._object import BPFObject
+from ._types import AttachType, ObjType, ProgramType
+from .errors import BPFError, Op
+from .fd import FD
+
+if TYPE_CHECKING:
+    from .asm import Instructions
+
+__all__ = ["Program", "ProgramInfo", "ProgramSpec", "RunResult"]
+
+#: Program types whose BPF_PROG_TEST_RUN input is a packet starting with an
+#: Ethernet header: the kernel rejects less than ETH_HLEN (14) bytes with EINVAL.
+PACKET_TYPES = frozenset({
+    ProgramType.SOCKET_FILTER, ProgramType.SCHED_CLS, ProgramType.SCHED_ACT, ProgramType.XDP,
+    ProgramType.CGROUP_SKB, ProgramType.LWT_IN, ProgramType.LWT_OUT, ProgramType.LWT_XMIT,
+    ProgramType.LWT_SEG6LOCAL, ProgramType.SK_SKB, ProgramType.FLOW_DISSECTOR,
+})
+ETH_HLEN = 14
+#: XDP programs may grow a packet at its head by up to this much (XDP_PACKET_HEADROOM).
+_GROWTH = 256 + 64
+
+
+@dataclass(slots=True)
+class ProgramSpec:
+    """What Program.load loads.
+
+    ``instructions`` is an ``asm.Instructions`` (or anything with ``encode()``
+    returning bytes), or the raw bytes of encoded instructions. ``log_level``
+    > 0 keeps the verifier's log of a successful load in ``Program.verifier_log``.
+    """
+
+    type: ProgramType
+    instructions: Any
+    license: str = "GPL"
+    name: str = ""
+    flags: int = 0
+    expected_attach_type: Union[AttachType, int] = 0
+    attach_btf_id: int = 0
+    kern_version: int = 0
+    ifindex: int = 0
+    log_level: int = 0
+    log_size: int = 0
+
+    def encoded(self) -> bytes:
+        """The instructions as bytes (ValueError when they cannot be encoded)."""
+        insns = self.instructions
+        if isinstance(insns, (bytes, bytearray, memoryview)):
+            raw = bytes(insns)
+        elif hasattr(insns, "encode"):
+            raw = insns.encode()
+        else:
+            raise TypeError("ProgramSpec.instructions must be asm.Instructions or bytes, "
+                            f"not {type(insns).__name__}")
+        if not raw or len(raw) % 8:
+            raise ValueError(f"ProgramSpec.instructions: {len(raw)} bytes is not a positive "
+                             "multiple of 8")
+        return raw
+
+    def __str__(self) -> str:
+        try:
+            n = len(self.encoded()) // 8
+        except (TypeError, ValueError):
+            n = 0
+        return f"{ProgramType(self.type)}({self.name}, insns={n}, license={self.license})"
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramInfo:
+    """What the kernel says about a program (BPF_OBJ_GET_INFO_BY_FD).
+
+    ``tag`` is the kernel's 8-byte program tag as 16 hex digits; ``load_time``
+    is nanoseconds since boot; ``run_count``/``run_time_ns`` count only while
+    BPF statistics are enabled (sysctl kernel.bpf_stats_enabled).
+    """
+
+    id: int
+    type: ProgramType
+    tag: str
+    name: str
+    map_ids: tuple[int, ...] = ()
+    btf_id: int = 0
+    created_by_uid: int = 0
+    load_time: int = 0
+    run_count: int = 0
+    run_time_ns: int = 0
+    xlated_len: int = 0
+    jited_len: int = 0
+    verified_insns: int = 0
+    gpl_compatible: bool = False
+    recursion_misses: int = 0
+    ifindex: int = 0
+    netns_dev: int = 0
+    netns_ino: int = 0
+    attach_btf_id: int = 0
+    attach_btf_obj_id: int = 0
+
+    def __str__(self) -> str:
+        return f"Program(name={self.name} type={self.type} tag={self.tag})"
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """The outcome of BPF_PROG_TEST_RUN: the program's return value, the packet
+    as the program left it, the context out (when asked), and the average time
+    per run in nanoseconds."""
+
+    retval: int
+    data: bytes
+    duration_ns: int
+    ctx: bytes = b""
+
+
+def _prog_type(value: int) -> ProgramType:
+    try:
+        return ProgramType(value)
+    except ValueError:
+        return value  # type: ignore[return-value]  # newer than our headers
+
+
+_MAP_IDS_FIRST = 32  # ids read in the first info call; more take a second call
+
+
+class Program(BPFObject):
+    """A loaded eBPF program, owning one descriptor. ``repr()``: ``XDP(xdp_pass)#7``."""
+
+    __slots__ = ("_type", "_name", "verifier_log")
+    _KIND = ObjType.PROG
+    _type: ProgramType
+    _name: str
+    verifier_log: str
+
+    def _init_from_fd(self, fd: FD) -> None:
+        d = _sys.obj_get_info_by_fd(fd, "struct bpf_prog_info", self._what(fd))
+        self._type = _prog_type(d["type"])
+        self._name = d["name"]
+        self.verifier_log = ""
+
+    @staticmethod
+    def _what(fd: FD) -> str:
+        return f"fd {fd.raw}"
+
+    @classmethod
+    def load(cls, spec: ProgramSpec) -> Self:
+        """Load a program (BPF_PROG_LOAD). The new Program owns the only descriptor.
+
+        The verifier's log is captured: on rejection the load is retried with
+        logging on and VerifierError carries it in ``.log``; with
+        ``spec.log_level`` > 0 the log of a successful load is kept in
+        ``verifier_log``. EAGAIN (a verifier interrupted by a signal) is retried.
+
+        Raises:
+            VerifierError: the verifier rejected the program (``.log``).
+            BPFPermissionError: needs root or CAP_BPF.
+            ValueError: the instructions or the name are malformed.
+        """
+        if not spec.name.isascii() or len(spec.name.encode()) > 15:
+            raise ValueError(f"program name {spec.name!r} must be ASCII of at most 15 bytes")
+        insns = spec.encoded()
+        fd, log = _sys.prog_load(
+            prog_type=int(spec.type), insns=insns, license=spec.license, name=spec.name,
+            expected_attach_type=int(spec.expected_attach_type), prog_flags=spec.flags,
+            kern_version=spec.kern_version, prog_ifindex=spec.ifindex,
+            attach_btf_id=spec.attach_btf_id, log_level=spec.log_level,
+            log_size=spec.log_size, obj=f"{ProgramType(spec.type)}({spec.name})",
+        )
+        prog = cls._adopting(fd, check_type=False)
+        prog.verifier_log = log
+        return prog
+
+    @classmethod
+    def load_pinned(cls, path: Union[str, os.PathLike[str]]) -> Self:
+        """Open the program pinned at ``path`` (BPF_OBJ_GET), checking that it is a program.
+
+        The Program owns the new descriptor and remembers the path (``is_pinned``).
+
+        Raises:
+            ObjectTypeError: a map or link is pinned there.
+            NotBPFFSError: the path is not on a bpffs mount.
+            BPFError: nothing is pinned there (ENOENT).
+        """
+        return cls._load_pinned(path)
+
+    # -- properties -----------------------------------------------------------------
+
+    @property
+    def type(self) -> ProgramType:
+        return self._type
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def __repr__(self) -> str:
+        return f"{self._type}({self._name})#{self._fd.raw}"
+
+    # -- info ---------------------------------------------------------------------------
+
+    def info(self) -> ProgramInfo:
+        """What the kernel says about the program (BPF_OBJ_GET_INFO_BY_FD), map IDs included."""
+        ids = _sys.new_buffer(4 * _MAP_IDS_FIRST)
+        d = _sys.obj_get_info_by_fd(self._fd, "struct bpf_prog_info", self,
+                                    nr_map_ids=_MAP_IDS_FIRST, map_ids=ids)
+        n = d["nr_map_ids"]
+        if n > _MAP_IDS_FIRST:
+            ids = _sys.new_buffer(4 * n)
+            d = _sys.obj_get_info_by_fd(self._fd, "struct bpf_prog_info", self,
+                                        nr_map_ids=n, map_ids=ids)
+            n = min(n, d["nr_map_ids"])
+        raw_ids = _sys.buffer_bytes(ids, 4 * n)
+        map_ids = tuple(int.from_bytes(raw_ids[i:i + 4], "little") for i in range(0, 4 * n, 4))
+        return ProgramInfo(
+            id=d["id"], type=_prog_type(d["type"]), tag=bytes(d["tag"]).hex(), name=d["name"],
+            map_ids=map_ids, btf_id=d["btf_id"], created_by_uid=d["created_by_uid"],
+            load_time=d["load_time"], run_count=d["run_cnt"], run_time_ns=d["run_time_ns"],
+            xlated_len=d["xlated_prog_len"], jited_len=d["jited_prog_len"],
+            verified_insns=d["verified_insns"], gpl_compatible=bool(d["gpl_compatible"]),
+            recursion_misses=d["recursion_misses"], ifindex=d["ifindex"],
+            netns_dev=d["netns_dev"], netns_ino=d["netns_ino"],
+            attach_btf_id=d["attach_btf_id"], attach_btf_obj_id=d["attach_btf_obj_id"],
+        )
+
+    def xlated_bytes(self) -> bytes:
+        """The instructions as the kernel holds them after verification (xlated), encoded.
+
+        Map loads read ``map[id:N]``-style: the kernel replaces map fds by map IDs.
+        Empty when the kernel hides them (kernel.kptr_restrict, no CAP_SYS_ADMIN).
+        """
+        d = _sys.obj_get_info_by_fd(self._fd, "struct bpf_prog_info", self)
+        size = d["xlated_prog_len"]
+        if not size:
+            return b""
+        buf = _sys.new_buffer(size)
+        d = _sys.obj_get_info_by_fd(self._fd, "struct bpf_prog_info", self,
+                                    xlated_prog_len=size, xlated_prog_insns=buf)
+        return _sys.buffer_bytes(buf, min(size, d["xlated_prog_len"]))
+
+    def xlated(self) -> Instructions:
+        """The instructions the kernel holds after verification, decoded (``bpftool prog dump xlated``)."""
+        from .asm import Instructions
+
+        return Instructions.decode(self.xlated_bytes())
+
+    # -- running ---------------------------------------------------------------------------
+
+    def test_run(self, data: bytes = b"", repeat: int = 1, ctx: Optional[bytes] = None, *,
+                 ctx_size_out: int = 0, flags: int = 0, cpu: int = 0) -> RunResult:
+        """Run the program in the kernel on ``data`` (BPF_PROG_TEST_RUN).
+
+        ``repeat`` runs it that many times (the duration is the average);
+        ``ctx`` is the context given to the program (e.g. ``struct xdp_md``);
+        ``ctx_size_out`` asks for the context back in ``RunResult.ctx``.
+        Requires Linux 4.12; the program types that accept it vary by kernel.
+
+        Raises:
+            ValueError: packet programs need at least 14 bytes (an Ethernet header);
+                repeat must be >= 1.
+            NotSupportedError: this program type cannot be test-run (EOPNOTSUPP, 524).
+            BPFError: the kernel rejected the input (EINVAL).
+        """
+        data = bytes(data)
+        if not 1 <= repeat < 2**32:
+            raise ValueError(f"repeat must be in [1, 2**32), got {repeat}")
+        if self._type in PACKET_TYPES and len(data) < ETH_HLEN:
+            raise ValueError(
+                f"program test run {self!r}: a {self._type} program needs at least {ETH_HLEN} "
+                f"bytes of packet data (an Ethernet header), got {len(data)}")
+        size_out = len(data) + _GROWTH if data else 0
+        while True:
+            try:
+                out = _sys.prog_test_run(
+                    self._fd, data_in=data, data_size_out=size_out,
+                    ctx_in=bytes(ctx) if ctx is not None else None, ctx_size_out=ctx_size_out,
+                    repeat=repeat, flags=flags, cpu=cpu, obj=self)
+            except BPFError as exc:
+                # The program grew the packet past our buffer: retry with room.
+                if exc.errno == _errno.ENOSPC and data and size_out < 1 << 24:
+                    size_out *= 4
+                    continue
+                raise
+            return RunResult(retval=out["retval"], data=out["data_out"],
+                             duration_ns=out["duration"], ctx=out["ctx_out"])
