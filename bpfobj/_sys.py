@@ -734,7 +734,25 @@ def pidfd_getfd(pidfd: FD, target_raw: int, obj: object = "") -> FD:
     """pidfd_getfd(2): a close-on-exec copy of descriptor ``target_raw`` of the pidfd's process."""
     with pidfd.borrow(Op.PIDFD, obj) as praw:
         rc = lib.bpfobj_pidfd_getfd(praw, target_raw, 0)
+        if rc == -_errno.EBADF:
+            # Our pidfd is open, so EBADF means the target lacks the descriptor.
+            raise _no_such_descriptor(praw, target_raw, obj)
     return _adopt(rc, Op.PIDFD, obj)
+
+
+def _no_such_descriptor(pidfd_raw: int, target_raw: int, obj: object) -> BPFError:
+    pid = "?"
+    try:
+        with open(f"/proc/self/fdinfo/{pidfd_raw}", "rb") as f:
+            for line in f:
+                if line.startswith(b"Pid:"):
+                    pid = line[4:].strip().decode()
+    except OSError:
+        pass
+    reason = f"process {pid} has no descriptor {target_raw}"
+    target = f" {obj}" if str(obj) else ""
+    return BPFError(_errno.EBADF, f"{Op.PIDFD.value}{target}: {reason}", op=Op.PIDFD,
+                    obj=str(obj), reason=reason)
 
 
 # -- filesystems ------------------------------------------------------------------
