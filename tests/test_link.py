@@ -32,6 +32,7 @@ from bpfobj import (
     fd_type,
 )
 from bpfobj.link import Link, LinkInfo, XDPLinkInfo
+from bpfobj.prog import Program, ProgramSpec
 
 from .conftest import need
 from .netutil import Veth, cgroup_dir, netns, udp_path, veth_pair
@@ -53,28 +54,22 @@ def _ret(value: int) -> bytes:
     return mov + bytes([0x95]) + bytes(7)
 
 
-class _Prog:
-    """A loaded program, as Link's attach functions see one: the owned ``_fd``."""
+def _load(ptype: ProgramType, ret: int, attach_type: int = 0, **kw: Any) -> Program:
+    return Program.load(ProgramSpec(type=ptype, instructions=_ret(ret), name="t",
+                                    expected_attach_type=attach_type, **kw))
 
-    def __init__(self, ptype: ProgramType, ret: int, attach_type: int = 0, name: str = "t") -> None:
-        self._fd, _log = _sys.prog_load(prog_type=int(ptype), insns=_ret(ret), license="GPL",
-                                        name=name, expected_attach_type=attach_type)
-        self.id = _sys.obj_get_info_by_fd(self._fd, "struct bpf_prog_info", "prog")["id"]
 
-    def close(self) -> None:
-        self._fd.close()
-
-    def __repr__(self) -> str:
-        return f"Program#{self._fd.raw}"
+def _id(prog: Program) -> int:
+    return prog.info().id
 
 
 @pytest.fixture
 def progs() -> Iterator[Any]:
     """A factory of programs returning a constant; all closed after the test."""
-    made: list[_Prog] = []
+    made: list[Program] = []
 
-    def load(ptype: ProgramType, ret: int, attach_type: int = 0) -> _Prog:
-        p = _Prog(ptype, ret, attach_type)
+    def load(ptype: ProgramType, ret: int, attach_type: int = 0) -> Program:
+        p = _load(ptype, ret, attach_type)
         made.append(p)
         return p
 
@@ -119,16 +114,16 @@ def test_xdp_link_update_and_detach_seen_in_traffic(veth: Veth, progs: Any) -> N
         link = veth.ns_b.run(Link.attach_xdp, drop, veth.ifindex_b)
         with link:
             info = link.info()
-            assert info.type is LinkType.XDP and info.prog_id == drop.id
+            assert info.type is LinkType.XDP and info.prog_id == _id(drop)
             assert info.xdp == XDPLinkInfo(ifindex=veth.ifindex_b)
             assert info.details is info.xdp and info.cgroup is None and info.tcx is None
             xdp = veth.ns_b.link_json(veth.dev_b)["xdp"]
-            assert xdp["prog"]["id"] == drop.id
+            assert xdp["prog"]["id"] == _id(drop)
             assert not probe(0.2), "XDP_DROP let a datagram through"
 
             link.update(pass_, old_prog=drop)
-            assert link.info().prog_id == pass_.id
-            assert veth.ns_b.link_json(veth.dev_b)["xdp"]["prog"]["id"] == pass_.id
+            assert link.info().prog_id == _id(pass_)
+            assert veth.ns_b.link_json(veth.dev_b)["xdp"]["prog"]["id"] == _id(pass_)
             assert probe(1.0), "XDP_PASS after update dropped the datagram"
 
             # The kernel checks old_prog: drop is not the current program any more.
@@ -136,10 +131,10 @@ def test_xdp_link_update_and_detach_seen_in_traffic(veth: Veth, progs: Any) -> N
                 link.update(drop, old_prog=drop)
             assert exc.value.errno == errno.EPERM
             assert "is not the link's current program" in str(exc.value)
-            assert link.info().prog_id == pass_.id
+            assert link.info().prog_id == _id(pass_)
 
             link.update(drop)  # no old_prog: unconditional
-            assert link.info().prog_id == drop.id
+            assert link.info().prog_id == _id(drop)
             assert not probe(0.2)
 
             link.detach()
@@ -164,7 +159,7 @@ def test_xdp_link_lives_as_long_as_a_descriptor_or_pin(veth: Veth, progs: Any,
     link_id = link.id
     link.close()
     # The pin holds the attachment.
-    assert veth.ns_b.link_json(veth.dev_b)["xdp"]["prog"]["id"] == drop.id
+    assert veth.ns_b.link_json(veth.dev_b)["xdp"]["prog"]["id"] == _id(drop)
     with Link.load_pinned(path) as again:
         assert again.is_pinned and again.id == link_id
         assert again.info().xdp == XDPLinkInfo(ifindex=veth.ifindex_b)
@@ -211,13 +206,13 @@ def test_tcx_link_update_and_detach_seen_in_traffic(veth: Veth, progs: Any) -> N
         link = veth.ns_b.run(Link.attach_tcx, drop, veth.ifindex_b, AttachType.TCX_INGRESS)
         with link:
             info = link.info()
-            assert info.type is LinkType.TCX and info.prog_id == drop.id
+            assert info.type is LinkType.TCX and info.prog_id == _id(drop)
             assert info.tcx is not None and info.details is info.tcx
             assert info.tcx.ifindex == veth.ifindex_b
             assert info.tcx.attach_type is AttachType.TCX_INGRESS
             assert not probe(0.2), "tcx drop let a datagram through"
             link.update(pass_, old_prog=drop)
-            assert link.info().prog_id == pass_.id
+            assert link.info().prog_id == _id(pass_)
             assert probe(1.0)
             link.update(drop)
             assert not probe(0.2)
@@ -278,14 +273,14 @@ def test_cgroup_link_update_and_detach_seen_in_traffic(progs: Any) -> None:
         assert _send_from(cg) == "sent"
         with Link.attach_cgroup(deny, cg, AttachType.CGROUP_INET_EGRESS) as link:
             info = link.info()
-            assert info.type is LinkType.CGROUP and info.prog_id == deny.id
+            assert info.type is LinkType.CGROUP and info.prog_id == _id(deny)
             assert info.cgroup is not None and info.details is info.cgroup
             # A cgroup's ID is its directory's inode number.
             assert info.cgroup.cgroup_id == os.stat(cg).st_ino
             assert info.cgroup.attach_type is AttachType.CGROUP_INET_EGRESS
             assert _send_from(cg) == "EPERM"
             link.update(allow, old_prog=deny)
-            assert link.info().prog_id == allow.id
+            assert link.info().prog_id == _id(allow)
             assert _send_from(cg) == "sent"
             link.update(deny)
             assert _send_from(cg) == "EPERM"
@@ -331,13 +326,13 @@ def test_sk_lookup_netns_link_update_and_detach_seen_in_traffic(veth: Veth, prog
         assert probe(1.0)
         with Link.attach_netns(drop, veth.ns_b.path, AttachType.SK_LOOKUP) as link:
             info = link.info()
-            assert info.type is LinkType.NETNS and info.prog_id == drop.id
+            assert info.type is LinkType.NETNS and info.prog_id == _id(drop)
             assert info.netns is not None and info.details is info.netns
             assert info.netns.netns_ino == os.stat(veth.ns_b.path).st_ino
             assert info.netns.attach_type is AttachType.SK_LOOKUP
             assert not probe(0.2), "sk_lookup SK_DROP let a datagram through"
             link.update(pass_, old_prog=drop)
-            assert link.info().prog_id == pass_.id
+            assert link.info().prog_id == _id(pass_)
             assert probe(1.0)
             link.update(drop)
             assert not probe(0.2)
@@ -372,7 +367,7 @@ def test_raw_tracepoint_link_names_its_tracepoint(progs: Any) -> None:
     p = progs(ProgramType.RAW_TRACEPOINT, 0)
     with Link.attach_raw_tracepoint(p, "task_rename", cookie=7) as link:
         info = link.info()
-        assert info.type is LinkType.RAW_TRACEPOINT and info.prog_id == p.id
+        assert info.type is LinkType.RAW_TRACEPOINT and info.prog_id == _id(p)
         assert info.raw_tracepoint is not None
         assert info.raw_tracepoint.tp_name == "task_rename"
         fd = _fdinfo(link.fd)
@@ -422,13 +417,8 @@ def _vmlinux_func_id(name: str) -> int:
 
 
 def test_iter_link_names_its_target(bpftool: str) -> None:
-    fd, _log = _sys.prog_load(
-        prog_type=int(ProgramType.TRACING), insns=_ret(0), license="GPL", name="it",
-        expected_attach_type=int(AttachType.TRACE_ITER),
-        attach_btf_id=_vmlinux_func_id("bpf_iter_bpf_map"))
-    with fd:
-        p = _Prog.__new__(_Prog)
-        p._fd = fd
+    with _load(ProgramType.TRACING, 0, int(AttachType.TRACE_ITER),
+               attach_btf_id=_vmlinux_func_id("bpf_iter_bpf_map")) as p:
         # A tracing link has no target: attach_raw passes 0.
         with Link.attach_raw(p, 0, AttachType.TRACE_ITER) as link:
             info = link.info()
@@ -553,6 +543,24 @@ def test_new_from_pidfd_of_own_process(xdp_link: Link) -> None:
 
 
 @pytest.mark.net
+def test_program_opens_the_links_current_program(veth: Veth, progs: Any) -> None:
+    first, second = progs(ProgramType.XDP, XDP_PASS), progs(ProgramType.XDP, XDP_DROP)
+    with veth.ns_b.run(Link.attach_xdp, first, veth.ifindex_b) as link:
+        with link.program() as cur:
+            assert isinstance(cur, Program) and cur.type is ProgramType.XDP
+            assert _id(cur) == _id(first) and cur.fd != first.fd
+            assert _readlink(cur.fd) == "anon_inode:bpf-prog"
+            # What the link runs, run by hand: XDP_PASS.
+            assert cur.test_run(bytes(64)).retval == XDP_PASS
+        link.update(second, old_prog=first)
+        with link.program() as cur:
+            assert _id(cur) == _id(second) and cur.test_run(bytes(64)).retval == XDP_DROP
+            # The program from program() is a valid old_prog.
+            link.update(first, old_prog=cur)
+        assert link.info().prog_id == _id(first)
+
+
+@pytest.mark.net
 def test_repr_and_str(xdp_link: Link) -> None:
     info = xdp_link.info()
     assert repr(xdp_link) == f"Link(xdp)#{xdp_link.fd}"
@@ -614,7 +622,7 @@ def test_attach_of_a_wrong_program_type_is_explained(veth: Veth, progs: Any) -> 
         with pytest.raises(BPFError, match="type or expected attach type differs") as exc2:
             link.update(cls)
         assert exc2.value.errno == errno.EINVAL
-        assert link.info().prog_id == xdp.id
+        assert link.info().prog_id == _id(xdp)
 
 
 @pytest.mark.net
@@ -630,7 +638,7 @@ def test_closed_descriptors(veth: Veth, progs: Any, pin_dir: str) -> None:
             call()
     assert repr(link) == "Link(xdp)#-1"
     # A closed program cannot be attached or become a link's program.
-    q = _Prog(ProgramType.XDP, XDP_PASS)
+    q = _load(ProgramType.XDP, XDP_PASS)
     q.close()
     with pytest.raises(ClosedError):
         veth.ns_b.run(Link.attach_xdp, q, veth.ifindex_b)
@@ -639,7 +647,7 @@ def test_closed_descriptors(veth: Veth, progs: Any, pin_dir: str) -> None:
             live.update(q)
         with pytest.raises(ClosedError):
             live.update(p, old_prog=q)
-        assert live.info().prog_id == p.id
+        assert live.info().prog_id == _id(p)
     with pytest.raises(BPFError) as exc:
         Link.new_from_fd(987654)
     assert exc.value.errno == errno.EBADF
