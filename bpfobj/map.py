@@ -89,7 +89,11 @@ class MapSpec:
     ifindex: int = 0
 
     def __str__(self) -> str:
-        return (f"{MapType(self.type)}(keySize={self.key_size}, valueSize={self.value_size}, "
+        try:
+            kind = str(MapType(self.type))
+        except ValueError:  # a type newer than our headers, or garbage: still printable
+            kind = f"MapType({self.type!r})"
+        return (f"{kind}(keySize={self.key_size}, valueSize={self.value_size}, "
                 f"maxEntries={self.max_entries}, flags={int(self.flags)})")
 
 
@@ -287,6 +291,8 @@ class Map:
             raise ValueError(f"map name {spec.name!r} must be ASCII of at most 15 bytes")
         if spec.name.strip("._") and not spec.name.replace("_", "").replace(".", "").isalnum():
             raise ValueError(f"map name {spec.name!r} may hold only letters, digits, '_' and '.'")
+        if not isinstance(spec.type, int):
+            raise TypeError(f"MapSpec.type must be a MapType, not {type(spec.type).__name__}")
         for field in ("key_size", "value_size", "max_entries"):
             value = getattr(spec, field)
             if not isinstance(value, int) or not 0 <= value < 2**32:

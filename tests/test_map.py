@@ -138,6 +138,12 @@ def test_create_bad_spec() -> None:
     with pytest.raises(BPFError, match="map create Hash.*invalid map attributes") as info:
         Map.create(spec(ks=0))
     assert info.value.errno == errno.EINVAL
+    with pytest.raises(TypeError, match="MapSpec.type must be a MapType"):
+        Map.create(spec("hash"))  # type: ignore[arg-type]
+    # a type number our headers do not know still gets the kernel's answer, named
+    with pytest.raises(BPFError, match=r"map create MapType\(9999\)\(keySize=4") as info:
+        Map.create(spec(9999))  # type: ignore[arg-type]
+    assert info.value.errno == errno.EINVAL
     with pytest.raises(TypeError):
         Map()
 
