@@ -64,3 +64,18 @@ __all__ = [
     "load_pinned",
     "new_from_fd",
 ]
+
+_SUBMODULES = frozenset({"objects", "bpffs", "procfs", "fdpass", "leak", "testing"})
+
+
+def __getattr__(name: str) -> object:
+    """Import a submodule on first use, so that ``bpfobj.fdpass.send(...)`` works."""
+    if name in _SUBMODULES:
+        import importlib
+
+        try:
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

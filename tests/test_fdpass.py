@@ -564,3 +564,12 @@ def test_handoff_example_runs() -> None:
     assert last and ast.literal_eval(last.group(1)) == {22: 4, 80: 4, 443: 4}
     assert out.index("loader: sent the map; exiting") < out.index("worker: loader (pid")
     assert open_fds() == before
+
+
+def test_fdpass_is_reachable_as_an_attribute_after_import_bpfobj() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", "import bpfobj; print(bpfobj.fdpass.send.__module__, "
+                               "hasattr(bpfobj, 'no_such_module'))"],
+        capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["bpfobj.fdpass", "False"]
