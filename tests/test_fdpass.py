@@ -317,6 +317,7 @@ def test_truncation_on_the_receiving_parent(spawn, kind: str) -> None:
 def test_non_bpf_descriptor_closes_every_descriptor(spawn, kind: str) -> None:
     """A raw send_fds of a map and a pipe: ObjectTypeError, and both copies closed."""
     child = spawn("""
+        before = nfds()
         m = Map.create(SPEC)
         r, w = os.pipe()
         frame = b"\\xbf\\0\\0\\0\\0" if sock.type == socket.SOCK_STREAM else b"raw"
@@ -329,14 +330,17 @@ def test_non_bpf_descriptor_closes_every_descriptor(spawn, kind: str) -> None:
             broken = False
         except BrokenPipeError:
             broken = True
-        reply(broken=broken)
+        os.close(w)
+        reply(broken=broken, before=before, after=nfds())
     """, SOCK_TYPES[kind])
     before = open_fds()
     with pytest.raises(ObjectTypeError, match=r"received descriptor 2 of 2 is a pipe, not a bpf"):
         fdpass.recv(child.sock)
     assert open_fds() == before
     child.sock.send(b"k")
-    assert child.finish()["broken"] is True  # the pipe's read end died with our copy
+    res = child.finish()
+    assert res["broken"] is True  # the pipe's read end died with our copy
+    assert res["before"] == res["after"]
 
 
 def test_non_bpf_descriptor_before_bad_framing_on_stream(spawn) -> None:
@@ -493,6 +497,50 @@ def test_packet_longer_than_max_size(kind: str) -> None:
             fdpass.recv(b, max_size=16)
         assert info.value.errno == errno.EMSGSIZE
         assert open_fds() == before
+
+
+SO_PASSPIDFD = getattr(socket, "SO_PASSPIDFD", 76)  # Linux 6.5
+
+
+@pytest.mark.parametrize("option", ["SO_PASSCRED", "SO_PASSPIDFD"])
+def test_receiver_with_credentials_option(option: str) -> None:
+    """Credentials (and a pidfd of the sender) arriving beside the descriptors are no trouble."""
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    with a, b, Map.create(SPEC) as m:
+        b.settimeout(TIMEOUT)
+        value = socket.SO_PASSCRED if option == "SO_PASSCRED" else SO_PASSPIDFD
+        b.setsockopt(socket.SOL_SOCKET, value, 1)
+        before = open_fds()
+        fdpass.send(a, [m, m], b"creds")
+        data, objs = fdpass.recv(b, max_objs=2)
+        assert data == b"creds" and [o.info().id for o in objs] == [m.info().id] * 2
+        for o in objs:
+            o.close()
+        assert open_fds() == before  # an SCM_PIDFD descriptor was closed too
+        fdpass.send(a, [m, m, m])
+        with pytest.raises(BPFError, match="more than max_objs=2"):
+            fdpass.recv(b, max_objs=2)
+        assert open_fds() == before
+
+
+def test_stream_message_larger_than_the_socket_buffer() -> None:
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with a, b, Map.create(SPEC) as m:
+        a.settimeout(TIMEOUT)
+        b.settimeout(TIMEOUT)
+        big = os.urandom(3 << 20)
+        got: list[object] = []
+        t = threading.Thread(target=lambda: got.append(fdpass.recv(b, max_size=len(big))))
+        t.start()
+        fdpass.send(a, m, big)  # partly sent, the rest follows the descriptors
+        fdpass.send(a, m, b"next")
+        t.join(TIMEOUT)
+        data, objs = got[0]  # type: ignore[misc]
+        assert data == big and len(objs) == 1
+        objs[0].close()
+        data, (o,) = fdpass.recv(b)
+        o.close()
+        assert data == b"next"
 
 
 def test_close_racing_send_never_sends_a_recycled_number(pair) -> None:
