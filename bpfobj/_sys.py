@@ -144,8 +144,23 @@ def _adopt(rc: int, op: Op, obj: object, path: Optional[str] = None) -> FD:
     return FD.adopt(rc)
 
 
-def _bpf(cmd: int, attr: Any, size: int = ATTR_SIZE) -> int:
-    return int(lib.bpfobj_bpf(cmd, attr, size))
+#: BPF_PROG_TEST_RUN restarts from scratch after each signal: past this many
+#: interruptions in a row it gives up with EINTR rather than livelock.
+MAX_EINTR = 100
+
+
+def _bpf(cmd: int, attr: Any, size: int = ATTR_SIZE, max_eintr: int = 0) -> int:
+    """bpf(cmd, attr, size), retrying EINTR here in Python: pending signal
+    handlers run between tries (a KeyboardInterrupt ends the loop). With
+    ``max_eintr`` > 0, give up after that many interruptions in a row."""
+    tries = 0
+    while True:
+        rc = int(lib.bpfobj_bpf(cmd, attr, size))
+        if rc != -_errno.EINTR:
+            return rc
+        tries += 1
+        if max_eintr and tries >= max_eintr:
+            return rc
 
 
 def _cstr(buf: Any) -> str:
@@ -447,7 +462,6 @@ def _explain_obj_get(err: int, path: str, obj: object) -> BPFError:
     return from_errno(err, Op.OBJ_GET, obj, path)
 
 
-
 GET_NEXT_ID = {
     "map": lib.BPF_MAP_GET_NEXT_ID,
     "prog": lib.BPF_PROG_GET_NEXT_ID,
@@ -601,7 +615,7 @@ def prog_test_run(
 
     def run(raw: int) -> int:
         t.prog_fd = raw
-        return _bpf(lib.BPF_PROG_TEST_RUN, attr)
+        return _bpf(lib.BPF_PROG_TEST_RUN, attr, max_eintr=MAX_EINTR)
 
     _call(fd, Op.PROG_TEST_RUN, obj, run)
     return {

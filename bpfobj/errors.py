@@ -239,6 +239,9 @@ _ERRNO_TABLE: dict[tuple[Optional[Op], int], _Entry] = {
     (Op.PROG_TEST_RUN, _errno.EOPNOTSUPP): (
         NotSupportedError, "program type cannot be test-run", ""),
     (Op.PROG_TEST_RUN, ENOTSUPP): (NotSupportedError, "program type cannot be test-run", ""),
+    (Op.PROG_TEST_RUN, _errno.EINTR): (
+        BPFError, "interrupted by signals 100 times in a row",
+        "the kernel restarts the run after each signal: use a smaller repeat"),
     (Op.PROG_TEST_RUN, _errno.ENOSPC): (
         BPFError, "output buffer too small", "pass a larger data_size_out"),
     (Op.PIDFD, _errno.ESRCH): (ProcessGoneError, "no such process", ""),

@@ -34,9 +34,13 @@ static inline long bpfobj_sys(int cmd, union bpf_attr *attr, unsigned int size)
     return r < 0 ? -errno : r;
 }
 
+/* No EINTR retry here: the caller (Python) retries, so that signal handlers
+ * run in between and a Ctrl-C can end a long BPF_PROG_TEST_RUN, which the
+ * kernel restarts from scratch after every interruption. */
 long bpfobj_bpf(int cmd, union bpf_attr *attr, unsigned int size)
 {
-    return bpfobj_sys(cmd, attr, size);
+    long r = syscall(__NR_bpf, cmd, attr, size);
+    return r < 0 ? -errno : r;
 }
 
 /* The elem commands read only this prefix of the attr: map_fd, key,

@@ -6,7 +6,8 @@
 static char *const BPFOBJ_CDEF_VERSION;
 static const int BPFOBJ_BPF_ATTR_SIZE;
 
-/* bpf(cmd, attr, size): any command with an attr built by the caller. */
+/* bpf(cmd, attr, size): any command with an attr built by the caller.
+ * Unlike the other helpers it does not retry EINTR (see bpfobj.c). */
 long bpfobj_bpf(int cmd, union bpf_attr *attr, unsigned int size);
 
 /* BPF_MAP_{LOOKUP,UPDATE,DELETE,LOOKUP_AND_DELETE}_ELEM and
