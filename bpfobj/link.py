@@ -32,8 +32,9 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 from typing_extensions import Self
 
 from . import _sys
+from ._object import BPFObject
 from ._types import AttachType, LinkType, ObjType, ProgramType, fd_type
-from .errors import BPFError, NotBPFFSError, ObjectTypeError, Op, closed, from_errno, wrong_type
+from .errors import BPFError, ObjectTypeError, Op, closed, from_errno, wrong_type
 from .fd import FD
 
 if TYPE_CHECKING:
@@ -515,45 +516,30 @@ def _open_target(target: object, kind: str, directory: bool) -> tuple[FD, str]:
 # -- Link ----------------------------------------------------------------------------------
 
 
-class Link:
+class Link(BPFObject):
     """An open eBPF link, owning one descriptor. Use as a context manager or close().
 
     Closing the last descriptor of an unpinned link detaches it. ``repr()``
     reads ``Link(xdp)#7`` (the link type as bpftool names it, the descriptor).
     Not picklable; share across processes with bpfobj.fdpass or pins.
+    The constructors shared by every object (new_from_fd, new_from_id,
+    new_from_pidfd, clone, pin, unpin, close) come from BPFObject; the type
+    check accepts both names of a link descriptor, anon_inode:bpf_link (fresh
+    from BPF_LINK_CREATE) and anon_inode:bpf-link (reopened).
     """
 
-    __slots__ = ("_fd", "_type", "_id", "_pinned", "__weakref__")
-    _fd: FD
+    __slots__ = ("_type", "_id")
+    _KIND = ObjType.LINK
     _type: Union[LinkType, int]
     _id: int
-    _pinned: Optional[str]
 
-    def __init__(self) -> None:
-        raise TypeError("use Link.attach_*, Link.new_from_fd, Link.new_from_id or Link.load_pinned")
-
-    @classmethod
-    def _from_fd(cls, fd: FD, pinned: Optional[str] = None, *, check_type: bool = True,
-                 op: Op = Op.OBJ_GET_INFO, what: str = "") -> Self:
-        """Wrap an owned link descriptor. On error the caller closes ``fd``."""
-        what = what or f"fd {fd.raw}"
-        if check_type:
-            # Both anon_inode:bpf_link (fresh from BPF_LINK_CREATE) and
-            # anon_inode:bpf-link (reopened) read as a link: fd_type knows both.
-            kind = fd_type(fd.raw)
-            if kind is not ObjType.LINK:
-                got = f"bpf-{kind.value}" if kind is not None else "non-bpf file"
-                raise wrong_type(op, what, got, "bpf-link", pinned)
-        d = _sys.obj_get_info_by_fd(fd, _LINK_INFO, what)
-        self = object.__new__(cls)
-        self._fd = fd
+    def _init_from_fd(self, fd: FD) -> None:
+        d = _sys.obj_get_info_by_fd(fd, _LINK_INFO, f"fd {fd.raw}")
         try:
             self._type = LinkType(d["type"])
         except ValueError:
             self._type = d["type"]
         self._id = d["id"]
-        self._pinned = pinned
-        return self
 
     # -- attaching -------------------------------------------------------------------------
 
@@ -746,39 +732,6 @@ class Link:
     # -- opening --------------------------------------------------------------------------
 
     @classmethod
-    def new_from_fd(cls, raw: int) -> Self:
-        """Open the link behind descriptor ``raw`` by duplicating it (F_DUPFD_CLOEXEC, >= 1).
-
-        Ownership: the Link owns the duplicate; ``raw`` stays the caller's,
-        open and usable. (cilium/ebpf's NewFromFD takes the caller's fd instead.)
-
-        Raises:
-            BPFError: ``raw`` is not an open descriptor (EBADF).
-            ObjectTypeError: ``raw`` is not a bpf link ("fd 7 is a bpf-map, not a bpf-link").
-        """
-        fd = _sys.dup_cloexec(raw)
-        try:
-            return cls._from_fd(fd, op=Op.DUP, what=f"fd {raw}")
-        except BaseException:
-            fd.close()
-            raise
-
-    @classmethod
-    def new_from_id(cls, link_id: int) -> Self:
-        """Open the link with this ID (BPF_LINK_GET_FD_BY_ID). The Link owns the new descriptor.
-
-        Raises:
-            BPFPermissionError: needs root or CAP_SYS_ADMIN.
-            BPFError: no link has this ID (ENOENT).
-        """
-        fd = _sys.get_fd_by_id("link", link_id)
-        try:
-            return cls._from_fd(fd, check_type=False, what=f"link id {link_id}")
-        except BaseException:
-            fd.close()
-            raise
-
-    @classmethod
     def load_pinned(cls, path: Union[str, os.PathLike[str]]) -> Self:
         """Open the link pinned at ``path`` (BPF_OBJ_GET), checking that it is a link.
 
@@ -789,56 +742,9 @@ class Link:
             NotBPFFSError: the path is not on a bpffs mount.
             BPFError: nothing is pinned there (ENOENT).
         """
-        path = os.fspath(path)
-        fd = _sys.obj_get(path, 0, "link")
-        try:
-            return cls._from_fd(fd, path, op=Op.OBJ_GET, what=path)
-        except BaseException:
-            fd.close()
-            raise
-
-    @classmethod
-    def new_from_pidfd(cls, pid: int, raw: int) -> Self:
-        """Copy descriptor ``raw`` out of process ``pid`` (pidfd_open + pidfd_getfd).
-
-        The Link owns the copy; the other process keeps its descriptor.
-        Requires Linux 5.6 and ptrace access to ``pid``.
-
-        Raises:
-            ProcessGoneError: no such process.
-            BPFError: the process has no descriptor ``raw``.
-            ObjectTypeError: the descriptor is not a bpf link.
-        """
-        with _sys.pidfd_open(pid) as pidfd:
-            fd = _sys.pidfd_getfd(pidfd, raw, f"pid {pid} fd {raw}")
-        try:
-            return cls._from_fd(fd, op=Op.PIDFD, what=f"pid {pid} fd {raw}")
-        except BaseException:
-            fd.close()
-            raise
-
-    def clone(self) -> Self:
-        """A new Link owning a duplicate of this link's descriptor (F_DUPFD_CLOEXEC)."""
-        fd = self._fd.clone()
-        other = object.__new__(type(self))
-        other._fd = fd
-        other._type = self._type
-        other._id = self._id
-        other._pinned = self._pinned
-        return other
+        return cls._load_pinned(path)
 
     # -- properties ------------------------------------------------------------------------
-
-    @property
-    def fd(self) -> int:
-        """The descriptor number. It stays owned by this Link: do not close it."""
-        raw = self._fd.raw
-        if raw < 0:
-            raise closed(Op.DUP, self)
-        return raw
-
-    def fileno(self) -> int:
-        return self.fd
 
     @property
     def type(self) -> Union[LinkType, int]:
@@ -850,63 +756,8 @@ class Link:
         """The link's kernel ID."""
         return self._id
 
-    @property
-    def closed(self) -> bool:
-        return self._fd.closed
-
-    @property
-    def is_pinned(self) -> bool:
-        """True when this Link was pinned by pin() or opened by load_pinned()."""
-        return self._pinned is not None
-
-    @property
-    def pinned_path(self) -> Optional[str]:
-        return self._pinned
-
-    def close(self) -> None:
-        """Close this Link's descriptor; idempotent. An unpinned link with no other
-        descriptor is detached by the kernel."""
-        self._fd.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         return f"Link({_kernel_name(self._type)})#{self._fd.raw}"
-
-    def __reduce__(self) -> Any:
-        raise TypeError("a Link cannot be pickled; pass it with bpfobj.fdpass or a pin")
-
-    # -- pinning -------------------------------------------------------------------------
-
-    def pin(self, path: Union[str, os.PathLike[str]]) -> None:
-        """Pin the link at ``path`` on a bpffs mount (BPF_OBJ_PIN); the pin keeps it attached.
-
-        Raises:
-            NotBPFFSError: the path is not on a bpffs mount.
-            BPFError: the path exists (EEXIST), or its directory does not (ENOENT).
-        """
-        from .map import _explain_pin_eperm
-
-        path = os.fspath(path)
-        try:
-            _sys.obj_pin(self._fd, path, self)
-        except NotBPFFSError as exc:
-            raise _explain_pin_eperm(exc, path, self) from None
-        self._pinned = path
-
-    def unpin(self) -> None:
-        """Remove the pin this Link made or was loaded from; no-op when not pinned."""
-        if self._pinned is None:
-            return
-        try:
-            os.unlink(self._pinned)
-        except FileNotFoundError:
-            pass
-        self._pinned = None
 
     # -- the kernel object -----------------------------------------------------------------
 
