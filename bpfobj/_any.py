@@ -22,7 +22,8 @@ __all__ = ["AnyObject", "load_pinned", "new_from_fd"]
 
 AnyObject = Union[Program, Map, Link, BTF]
 
-_CLASSES: dict[ObjType, type] = {
+_Class = Union[type[Program], type[Map], type[Link], type[BTF]]
+_CLASSES: dict[ObjType, _Class] = {
     ObjType.MAP: Map, ObjType.PROG: Program, ObjType.LINK: Link, ObjType.BTF: BTF,
 }
 

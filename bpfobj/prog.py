@@ -18,7 +18,7 @@ from typing_extensions import Self
 from . import _sys
 from ._object import BPFObject
 from ._types import AttachType, ObjType, ProgramType
-from .errors import BPFError, Op
+from .errors import BPFError
 from .fd import FD
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ class ProgramSpec:
             n = len(self.encoded()) // 8
         except (TypeError, ValueError):
             n = 0
-        return f"{ProgramType(self.type)}({self.name}, insns={n}, license={self.license})"
+        return f"{_prog_type(int(self.type))}({self.name}, insns={n}, license={self.license})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,13 +173,21 @@ class Program(BPFObject):
         """
         if not spec.name.isascii() or len(spec.name.encode()) > 15:
             raise ValueError(f"program name {spec.name!r} must be ASCII of at most 15 bytes")
+        if spec.name.strip("._") and not spec.name.replace("_", "").replace(".", "").isalnum():
+            raise ValueError(f"program name {spec.name!r} may hold only letters, digits, "
+                             "'_' and '.'")
+        if not isinstance(spec.type, int):
+            raise TypeError("ProgramSpec.type must be a ProgramType, not "
+                            f"{type(spec.type).__name__}")
+        if "\0" in spec.license or not spec.license.isascii():
+            raise ValueError(f"license {spec.license!r} must be ASCII without NUL")
         insns = spec.encoded()
         fd, log = _sys.prog_load(
             prog_type=int(spec.type), insns=insns, license=spec.license, name=spec.name,
             expected_attach_type=int(spec.expected_attach_type), prog_flags=spec.flags,
             kern_version=spec.kern_version, prog_ifindex=spec.ifindex,
             attach_btf_id=spec.attach_btf_id, log_level=spec.log_level,
-            log_size=spec.log_size, obj=f"{ProgramType(spec.type)}({spec.name})",
+            log_size=spec.log_size, obj=f"{_prog_type(int(spec.type))}({spec.name})",
         )
         prog = cls._adopting(fd, check_type=False)
         prog.verifier_log = log
@@ -253,7 +261,10 @@ class Program(BPFObject):
         return _sys.buffer_bytes(buf, min(size, d["xlated_prog_len"]))
 
     def xlated(self) -> Instructions:
-        """The instructions the kernel holds after verification, decoded (``bpftool prog dump xlated``)."""
+        """Read the translated instructions (BPF_OBJ_GET_INFO_BY_FD), decoded by ``asm``.
+
+        ``str()`` of the result reads as ``bpftool prog dump xlated`` prints it.
+        """
         from .asm import Instructions
 
         return Instructions.decode(self.xlated_bytes())
