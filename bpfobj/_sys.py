@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import errno as _errno
 import os
+import struct
+from collections.abc import Iterator
 from typing import Any, Callable, Optional, Union
 
 from typing_extensions import Buffer
 
 from . import _version
+from . import fd as _fd_module
 from .errors import (
     BPFError,
     BTFLoadError,
@@ -55,6 +58,10 @@ def _verify_package_version() -> None:
 
 
 _verify_package_version()
+
+# FD duplicates and closes through our C helpers: no exception object on the
+# way back, and a third less time for clone()+close() than fcntl/os.close.
+_fd_module.use_helpers(lib.bpfobj_dup_cloexec, lib.bpfobj_close)
 
 Key = Union[bytes, Any]  # bytes, or cdata from ffi.from_buffer
 
@@ -95,9 +102,9 @@ def new_buffer(size: int) -> Any:
     return _new("char[]", size)
 
 
-def buffer_bytes(buf: Any, size: int) -> bytes:
-    """Copy the first ``size`` bytes of a buffer from ``new_buffer``."""
-    return _unpack(buf, size)  # type: ignore[no-any-return]
+#: Copy the first ``size`` bytes of a buffer from ``new_buffer``: ``buffer_bytes(buf, size)``.
+#: (ffi.unpack itself: no Python frame on the element paths.)
+buffer_bytes: Callable[[Any, int], bytes] = _unpack
 
 
 NULL: Any = ffi.NULL
@@ -261,6 +268,45 @@ def map_elem(cmd: int, op: Op, fd: FD, key: Any, value: Any, flags: int, obj: ob
     return rc
 
 
+# Value buffers for lookups, by size. A call pops one (or makes one) and puts
+# it back when done: list.pop/append are atomic under the GIL, so two threads
+# never write into the same buffer, even though the cffi call releases the GIL.
+_buffer_pools: dict[int, list[Any]] = {}
+
+
+def map_lookup(cmd: int, op: Op, fd: FD, key: Any, size: int, flags: int, obj: object) -> bytes:
+    """BPF_MAP_LOOKUP_ELEM or LOOKUP_AND_DELETE_ELEM: the value, ``size`` bytes.
+
+    ``key`` is bytes or a C buffer of the map's key size (checked by the
+    caller). The value goes through a pooled C buffer; the result is a fresh
+    bytes object. Raises on error (KeyNotFoundError for ENOENT).
+    """
+    pool = _buffer_pools.get(size)
+    if pool is None:
+        pool = _buffer_pools.setdefault(size, [])
+    try:
+        buf = pool.pop()
+    except IndexError:
+        buf = _new("char[]", size)
+    inflight = fd._inflight
+    inflight.append(None)
+    try:
+        raw = fd._raw
+        if raw < 0:
+            raise closed(op, obj)
+        rc: int = _map_elem(cmd, raw, key, buf, flags)
+    finally:
+        inflight.pop()
+        if fd._raw < 0 and not inflight:
+            fd._reap()
+    if rc < 0:
+        pool.append(buf)
+        raise from_errno(-rc, op, obj)
+    value: bytes = _unpack(buf, size)
+    pool.append(buf)
+    return value
+
+
 def map_get_next_key(fd: FD, key: Any, next_key: Any, obj: object) -> bool:
     """BPF_MAP_GET_NEXT_KEY into ``next_key``; False at the end of the map."""
     inflight = fd._inflight
@@ -279,6 +325,78 @@ def map_get_next_key(fd: FD, key: Any, next_key: Any, obj: object) -> bool:
             return False
         raise from_errno(-rc, Op.MAP_NEXT_KEY, obj)
     return True
+
+
+def map_next_key(fd: FD, key: Any, size: int, obj: object) -> Optional[bytes]:
+    """BPF_MAP_GET_NEXT_KEY: the key after ``key`` (NULL: the first), None at the end.
+
+    ``size`` is the map's key size; the result goes through a pooled buffer.
+    """
+    pool = _buffer_pools.get(size)
+    if pool is None:
+        pool = _buffer_pools.setdefault(size, [])
+    try:
+        buf = pool.pop()
+    except IndexError:
+        buf = _new("char[]", size)
+    inflight = fd._inflight
+    inflight.append(None)
+    try:
+        raw = fd._raw
+        if raw < 0:
+            raise closed(Op.MAP_NEXT_KEY, obj)
+        rc: int = _map_elem(BPF_MAP_GET_NEXT_KEY, raw, key, buf, 0)
+    finally:
+        inflight.pop()
+        if fd._raw < 0 and not inflight:
+            fd._reap()
+    if rc < 0:
+        pool.append(buf)
+        if rc == -_errno.ENOENT:
+            return None
+        raise from_errno(-rc, Op.MAP_NEXT_KEY, obj)
+    out: bytes = _unpack(buf, size)
+    pool.append(buf)
+    return out
+
+
+def map_keys(fd: FD, size: int, limit: int, obj: object) -> Iterator[bytes]:
+    """Walk the map with BPF_MAP_GET_NEXT_KEY from its first key: each key as bytes.
+
+    ``size`` is the map's key size. After ``limit`` keys past the first
+    (a hash map restarts its walk when the current key is deleted meanwhile)
+    the walk stops with a BPFError (EAGAIN) rather than loop forever. The
+    in-flight guard is held for each syscall, never across a ``yield``.
+    """
+    out, spare = _new("char[]", size), _new("char[]", size)
+    key = NULL
+    n = -1
+    inflight = fd._inflight
+    elem = _map_elem
+    unpack = _unpack
+    while True:
+        inflight.append(None)
+        try:
+            raw = fd._raw
+            if raw < 0:
+                raise closed(Op.MAP_NEXT_KEY, obj)
+            rc: int = elem(BPF_MAP_GET_NEXT_KEY, raw, key, out, 0)
+        finally:
+            inflight.pop()
+            if fd._raw < 0 and not inflight:
+                fd._reap()
+        if rc < 0:
+            if rc == -_errno.ENOENT:
+                return
+            raise from_errno(-rc, Op.MAP_NEXT_KEY, obj)
+        n += 1
+        if n > limit:
+            raise BPFError(_errno.EAGAIN, f"map iterate {obj!r}: the map changed too much "
+                           "during iteration; retry or use batch_lookup()",
+                           op=Op.MAP_NEXT_KEY, obj=repr(obj))
+        yield unpack(out, size)
+        key = out
+        out, spare = spare, out
 
 
 def map_batch(
@@ -338,21 +456,81 @@ def map_freeze(fd: FD, obj: object) -> None:
     _call(fd, Op.MAP_FREEZE, obj, run)
 
 
-_MAP_INFO_FIELDS = (
-    "type", "id", "key_size", "value_size", "max_entries", "map_flags", "ifindex",
+def _struct_of(ctype: str, names: tuple[str, ...]) -> struct.Struct:
+    """A struct.Struct reading ``names`` of ``ctype``, laid out from the compiled offsets.
+
+    Unsigned members of 4 or 8 bytes and char arrays only; everything else is skipped.
+    """
+    fields = dict(ffi.typeof(ctype).fields)
+    fmt, pos = "=", 0
+    for name in names:
+        f = fields[name]
+        if f.offset > pos:
+            fmt += f"{f.offset - pos}x"
+        size = ffi.sizeof(f.type)
+        if f.type.kind == "array":
+            fmt += f"{size}s"
+        else:
+            fmt += {4: "I", 8: "Q"}[size]
+        pos = f.offset + size
+    return struct.Struct(fmt)
+
+
+#: struct bpf_map_info as MapInfo reads it, in this order (``name`` is decoded).
+MAP_INFO_ORDER = (
+    "type", "id", "key_size", "value_size", "max_entries", "map_flags", "name", "ifindex",
     "btf_vmlinux_value_type_id", "netns_dev", "netns_ino", "btf_id", "btf_key_type_id",
     "btf_value_type_id", "btf_vmlinux_id", "map_extra",
 )
+_MAP_INFO_SIZE: int = ffi.sizeof("struct bpf_map_info")
+_MAP_INFO_STRUCT = _struct_of("struct bpf_map_info", MAP_INFO_ORDER)
+_MAP_INFO_ZERO = bytes(_MAP_INFO_SIZE)
+_info_pool: list[tuple[Any, Any]] = []
+_memmove = ffi.memmove
+
+
+def map_info_bytes(fd: FD, obj: object) -> bytes:
+    """BPF_OBJ_GET_INFO_BY_FD for a map: struct bpf_map_info as the kernel wrote it.
+
+    Two equal results describe the same state; ``parse_map_info`` reads one.
+    Buffers are pooled like the lookup buffers (zeroed before each call: the
+    kernel reads some members as input).
+    """
+    try:
+        info, size = _info_pool.pop()
+    except IndexError:
+        info, size = _new("char[]", _MAP_INFO_SIZE), _new("__u32 *")
+    _memmove(info, _MAP_INFO_ZERO, _MAP_INFO_SIZE)
+    size[0] = _MAP_INFO_SIZE
+    inflight = fd._inflight
+    inflight.append(None)
+    try:
+        raw = fd._raw
+        if raw < 0:
+            raise closed(Op.OBJ_GET_INFO, obj)
+        rc: int = _info_by_fd(raw, info, size)
+    finally:
+        inflight.pop()
+        if fd._raw < 0 and not inflight:
+            fd._reap()
+    if rc < 0:
+        _info_pool.append((info, size))
+        raise from_errno(-rc, Op.OBJ_GET_INFO, obj)
+    out: bytes = _unpack(info, _MAP_INFO_SIZE)
+    _info_pool.append((info, size))
+    return out
+
+
+def parse_map_info(raw: bytes) -> tuple[Any, ...]:
+    """The members of MAP_INFO_ORDER from ``map_info_bytes``, ``name`` as str."""
+    v = _MAP_INFO_STRUCT.unpack_from(raw)
+    name: bytes = v[6]
+    return (*v[:6], name.split(b"\0", 1)[0].decode("utf-8", "replace"), *v[7:])
 
 
 def map_info(fd: FD, obj: object) -> dict[str, Any]:
     """BPF_OBJ_GET_INFO_BY_FD for a map: struct bpf_map_info as a dict."""
-    info = _new("struct bpf_map_info *")
-    size = _new("__u32 *", ffi.sizeof("struct bpf_map_info"))
-    _call(fd, Op.OBJ_GET_INFO, obj, _info_by_fd, info, size)
-    out = {name: getattr(info, name) for name in _MAP_INFO_FIELDS}
-    out["name"] = _cstr(info.name)
-    return out
+    return dict(zip(MAP_INFO_ORDER, parse_map_info(map_info_bytes(fd, obj))))
 
 
 def struct_to_dict(cdata: Any) -> dict[str, Any]:
@@ -624,6 +802,18 @@ def prog_test_run(
         "data_out": _unpack(cout, min(t.data_size_out, data_size_out)) if data_size_out else b"",
         "ctx_out": _unpack(xout, min(t.ctx_size_out, ctx_size_out)) if ctx_size_out else b"",
     }
+
+
+#: enum bpf_stats_type in include/uapi/linux/bpf.h (Linux 5.8): its only member.
+BPF_STATS_RUN_TIME = 0
+
+
+def enable_stats(stats_type: int = BPF_STATS_RUN_TIME) -> FD:
+    """BPF_ENABLE_STATS: statistics stay on while the returned descriptor is open."""
+    attr = _new("union bpf_attr *")
+    attr.enable_stats.type = stats_type
+    rc = _bpf(lib.BPF_ENABLE_STATS, attr)
+    return _adopt(rc, Op.ENABLE_STATS, "run time statistics")
 
 
 # -- BTF ------------------------------------------------------------------------

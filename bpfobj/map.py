@@ -149,6 +149,42 @@ class MapInfo:
         )
 
 
+_MAP_TYPES: dict[int, MapType] = {int(t): t for t in MapType}
+_new_object = object.__new__
+# The slot setters of the frozen dataclass: building a MapInfo with them skips
+# the frozen __init__'s object.__setattr__ per field (twice as fast).
+(_s_id, _s_type, _s_key_size, _s_value_size, _s_max_entries, _s_flags, _s_name, _s_btf_id,
+ _s_btf_key_type_id, _s_btf_value_type_id, _s_btf_vmlinux_value_type_id, _s_map_extra,
+ _s_ifindex, _s_netns_dev, _s_netns_ino, _s_frozen, _s_memlock) = (
+    getattr(MapInfo, f).__set__ for f in MapInfo.__dataclass_fields__)
+
+
+def _map_info(v: tuple[Any, ...], frozen: Optional[bool] = None,
+              memlock: Optional[int] = None) -> MapInfo:
+    """A MapInfo from ``_sys.parse_map_info``'s tuple (the order of ``_sys.MAP_INFO_ORDER``)."""
+    (kind, map_id, key_size, value_size, max_entries, flags, name, ifindex, vmlinux_value,
+     netns_dev, netns_ino, btf_id, btf_key, btf_value, _btf_vmlinux_id, map_extra) = v
+    info = _new_object(MapInfo)
+    _s_id(info, map_id)
+    _s_type(info, _MAP_TYPES.get(kind, kind))  # a type newer than our headers: the number
+    _s_key_size(info, key_size)
+    _s_value_size(info, value_size)
+    _s_max_entries(info, max_entries)
+    _s_flags(info, flags)
+    _s_name(info, name)
+    _s_btf_id(info, btf_id)
+    _s_btf_key_type_id(info, btf_key)
+    _s_btf_value_type_id(info, btf_value)
+    _s_btf_vmlinux_value_type_id(info, vmlinux_value)
+    _s_map_extra(info, map_extra)
+    _s_ifindex(info, ifindex)
+    _s_netns_dev(info, netns_dev)
+    _s_netns_ino(info, netns_ino)
+    _s_frozen(info, frozen)
+    _s_memlock(info, memlock)
+    return info
+
+
 def read_fdinfo(raw: int, pid: Union[int, str] = "self") -> dict[str, str]:
     """Parse /proc/PID/fdinfo/RAW into a dict of its ``key:\\tvalue`` lines."""
     with open(f"/proc/{pid}/fdinfo/{raw}", "rb") as f:
@@ -219,6 +255,14 @@ class MapBatch(Sequence[tuple[bytes, Value]]):
         return f"MapBatch({self._n} entries)"
 
 
+_map_elem = _sys.map_elem
+_map_lookup = _sys.map_lookup
+_LOOKUP = _sys.BPF_MAP_LOOKUP_ELEM
+_UPDATE = _sys.BPF_MAP_UPDATE_ELEM
+_DELETE = _sys.BPF_MAP_DELETE_ELEM
+_NULL = _sys.ffi_null()
+
+
 class Map:
     """An open eBPF map, owning one descriptor. Use as a context manager or close().
 
@@ -228,7 +272,7 @@ class Map:
 
     __slots__ = (
         "_fd", "_type", "_name", "_key_size", "_value_size", "_max_entries", "_flags",
-        "_ncpu", "_vbuf_size", "_pinned", "__weakref__",
+        "_ncpu", "_vbuf_size", "_pinned", "_info", "__weakref__",
     )
     # Declared for the type checker; the storage is the slots above.
     _fd: FD
@@ -241,6 +285,7 @@ class Map:
     _ncpu: int
     _vbuf_size: int
     _pinned: Optional[str]
+    _info: Optional[tuple[bytes, MapInfo]]  # the last info(): the kernel's bytes, the MapInfo
 
     def __init__(self) -> None:
         raise TypeError("use Map.create, Map.new_from_fd, Map.new_from_id or Map.load_pinned")
@@ -269,6 +314,7 @@ class Map:
         self._max_entries = d["max_entries"]
         self._flags = d["map_flags"]
         self._pinned = pinned
+        self._info = None
         if self._type in _PERCPU_TYPES:
             self._ncpu = possible_cpus()
             self._vbuf_size = ((self._value_size + 7) & ~7) * self._ncpu
@@ -414,6 +460,7 @@ class Map:
         other._ncpu = self._ncpu
         other._vbuf_size = self._vbuf_size
         other._pinned = self._pinned
+        other._info = self._info
         return other
 
     # -- properties --------------------------------------------------------------------
@@ -516,12 +563,21 @@ class Map:
         With ``fdinfo=True`` also reads /proc/self/fdinfo for ``frozen`` and
         ``memlock`` (a file read: several times the cost of the syscall).
         """
-        d = _sys.map_info(self._fd, self)
-        extra = None
+        data = _sys.map_info_bytes(self._fd, self)
         if fdinfo:
             with self._fd.borrow(Op.OBJ_GET_INFO, self) as raw:
                 extra = read_fdinfo(raw)
-        return MapInfo._from_kernel(d, extra)
+            frozen = extra.get("frozen", "0") not in ("0", "")
+            memlock = int(extra["memlock"]) if "memlock" in extra else None
+            return _map_info(_sys.parse_map_info(data), frozen, memlock)
+        # MapInfo is immutable: while the kernel's answer is the same bytes,
+        # the last one is the answer.
+        last = self._info
+        if last is not None and last[0] == data:
+            return last[1]
+        info = _map_info(_sys.parse_map_info(data))
+        self._info = (data, info)
+        return info
 
     # -- conversion ------------------------------------------------------------------
 
@@ -584,13 +640,11 @@ class Map:
             parts.append(pad)
         return b"".join(parts)
 
-    def _unvalue(self, buf: Any) -> Value:
-        raw = _sys.buffer_bytes(buf, self._vbuf_size)
-        if self._ncpu:
-            vs = self._value_size
-            stride = (vs + 7) & ~7
-            return [raw[i:i + vs] for i in range(0, stride * self._ncpu, stride)]
-        return raw
+    def _split_percpu(self, raw: bytes) -> list[bytes]:
+        # One value per possible CPU, each in an 8-byte aligned slot.
+        vs = self._value_size
+        stride = (vs + 7) & ~7
+        return [raw[i:i + vs] for i in range(0, stride * self._ncpu, stride)]
 
     # -- elements ------------------------------------------------------------------------
 
@@ -603,10 +657,9 @@ class Map:
             KeyNotFoundError: the key is absent (also a KeyError).
             ValueError: the key has the wrong size.
         """
-        k = self._key(key)
-        buf = _sys.new_buffer(self._vbuf_size)
-        _sys.map_elem(_sys.BPF_MAP_LOOKUP_ELEM, Op.MAP_LOOKUP, self._fd, k, buf, flags, self)
-        return self._unvalue(buf)
+        k = key if type(key) is bytes and len(key) == self._key_size else self._key(key)
+        raw = _map_lookup(_LOOKUP, Op.MAP_LOOKUP, self._fd, k, self._vbuf_size, flags, self)
+        return self._split_percpu(raw) if self._ncpu else raw
 
     def get(self, key: Optional[KeyLike], default: _T = None) -> Union[Value, _T]:  # type: ignore[assignment]
         """The value at ``key``, or ``default`` when the key is absent."""
@@ -644,14 +697,16 @@ class Map:
             BPFPermissionError: the map is frozen or the descriptor is read-only.
             BPFError: the map is full (E2BIG).
         """
-        k = self._key(key)
-        v = self._value(value)
-        _sys.map_elem(_sys.BPF_MAP_UPDATE_ELEM, Op.MAP_UPDATE, self._fd, k, v, int(flags), self)
+        k = key if type(key) is bytes and len(key) == self._key_size else self._key(key)
+        if type(value) is not bytes or len(value) != self._value_size or self._ncpu:
+            value = self._value(value)
+        _map_elem(_UPDATE, Op.MAP_UPDATE, self._fd, k, value,
+                  flags if type(flags) is int else int(flags), self)
 
     def delete(self, key: KeyLike) -> None:
         """Remove ``key`` (BPF_MAP_DELETE_ELEM). KeyNotFoundError when absent."""
-        k = self._key(key)
-        _sys.map_elem(_sys.BPF_MAP_DELETE_ELEM, Op.MAP_DELETE, self._fd, k, _sys.ffi_null(), 0, self)
+        k = key if type(key) is bytes and len(key) == self._key_size else self._key(key)
+        _map_elem(_DELETE, Op.MAP_DELETE, self._fd, k, _NULL, 0, self)
 
     def lookup_and_delete(self, key: Optional[KeyLike] = None) -> Value:
         """Remove ``key`` and return its value (BPF_MAP_LOOKUP_AND_DELETE_ELEM).
@@ -659,21 +714,21 @@ class Map:
         For QUEUE and STACK maps (key None) this pops. Requires Linux 5.14 for hash maps.
         """
         k = self._key(key)
-        buf = _sys.new_buffer(self._vbuf_size)
-        _sys.map_elem(_sys.BPF_MAP_LOOKUP_AND_DELETE_ELEM, Op.MAP_LOOKUP_AND_DELETE, self._fd, k,
-                      buf, 0, self)
-        return self._unvalue(buf)
+        raw = _map_lookup(_sys.BPF_MAP_LOOKUP_AND_DELETE_ELEM, Op.MAP_LOOKUP_AND_DELETE, self._fd,
+                          k, self._vbuf_size, 0, self)
+        return self._split_percpu(raw) if self._ncpu else raw
 
     def next_key(self, key: Optional[KeyLike] = None) -> Optional[bytes]:
         """The key after ``key``, or the first key for None; None at the end (BPF_MAP_GET_NEXT_KEY).
 
         For hash maps, a ``key`` that is not in the map gives the first key.
         """
-        k = _sys.ffi_null() if key is None else self._key(key)
-        nxt = _sys.new_buffer(self._key_size)
-        if not _sys.map_get_next_key(self._fd, k, nxt, self):
-            return None
-        return _sys.buffer_bytes(nxt, self._key_size)
+        ks = self._key_size
+        if key is None:
+            k = _NULL
+        else:
+            k = key if type(key) is bytes and len(key) == ks else self._key(key)
+        return _sys.map_next_key(self._fd, k, ks, self)
 
     def keys(self) -> Iterator[bytes]:
         """Iterate over the keys (BPF_MAP_GET_NEXT_KEY).
@@ -684,25 +739,16 @@ class Map:
         """
         ks = self._key_size
         if ks == 0:
-            # QUEUE, STACK and BLOOM_FILTER: the kernel's GET_NEXT_KEY says only EINVAL.
-            raise TypeError(f"{self!r}: a {self._type} map has no keys to iterate "
-                            "(pop its values with lookup_and_delete())")
-        fd = self._fd
-        cur = _sys.new_buffer(ks)
-        nxt = _sys.new_buffer(ks)
-        if not _sys.map_get_next_key(fd, _sys.ffi_null(), cur, self):
-            return
-        limit = max(self._max_entries, 1) * 2
-        n = 0
-        yield _sys.buffer_bytes(cur, ks)
-        while _sys.map_get_next_key(fd, cur, nxt, self):
-            n += 1
-            if n > limit:
-                raise BPFError(_errno.EAGAIN, f"map iterate {self!r}: the map changed too much "
-                               "during iteration; retry or use batch_lookup()",
-                               op=Op.MAP_NEXT_KEY, obj=repr(self))
-            yield _sys.buffer_bytes(nxt, ks)
-            cur, nxt = nxt, cur
+            return self._no_keys()
+        # The walk itself is one generator in _sys: a frame less per key.
+        return _sys.map_keys(self._fd, ks, max(self._max_entries, 1) * 2, self)
+
+    def _no_keys(self) -> Iterator[bytes]:
+        # QUEUE, STACK and BLOOM_FILTER: the kernel's GET_NEXT_KEY says only EINVAL.
+        # A generator, so that the error comes with the first next(), as before.
+        raise TypeError(f"{self!r}: a {self._type} map has no keys to iterate "
+                        "(pop its values with lookup_and_delete())")
+        yield b""  # pragma: no cover - makes this a generator
 
     def __iter__(self) -> Iterator[bytes]:
         return self.keys()
