@@ -561,6 +561,24 @@ def table(res: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def markdown(res: dict[str, Any]) -> str:
+    """The results as a Markdown table (for README.md's "Speed" section)."""
+    lines = ["| operation | unit | C ns (median) | Python ns (median) | ratio | target |",
+             "|---|---|---:|---:|---:|---|"]
+    for section in ("elements", "system"):
+        for name, r in res[section].items():
+            c = r["c"]["median"] if r["c"] else None
+            ratio = f"{r['ratio']:.2f}x" if r["ratio"] is not None else "—"
+            target = ""
+            if r.get("target") is not None:
+                target = f"<= {r['target']}x " + ("met" if r.get("met") else "**missed**")
+            elif r.get("target_ms") is not None:
+                target = f"<= {r['target_ms']:.0f} ms " + ("met" if r.get("met") else "**missed**")
+            lines.append(f"| `{name}` | {r['unit']} | {fmt_ns(c)} | {fmt_ns(r['py']['median'])} "
+                         f"| {ratio} | {target} |")
+    return "\n".join(lines)
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="a tiny N, for CI (seconds)")
@@ -568,7 +586,13 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--rounds", type=int, help="interleaved rounds (default 9, quick 2)")
     p.add_argument("--iters", type=int, help="calls per operation and round (default 10,000)")
     p.add_argument("--no-system", action="store_true", help="skip the system view")
+    p.add_argument("--markdown", metavar="JSON",
+                   help="print the table of an earlier run's JSON as Markdown, and exit")
     args = p.parse_args(argv)
+    if args.markdown:
+        with open(args.markdown) as f:
+            print(markdown(json.load(f)))
+        return 0
 
     quick = args.quick
     rounds = args.rounds or (2 if quick else 9)
