@@ -22,8 +22,9 @@ from typing import Any, Optional, TypeVar, Union, overload
 from typing_extensions import Buffer, Self
 
 from . import _sys
-from ._types import MapType, ObjType, fd_type
-from .errors import BPFError, KeyNotFoundError, NotBPFFSError, Op, closed, wrong_type
+from ._object import BPFObject
+from ._types import MapType, ObjType
+from .errors import BPFError, KeyNotFoundError, Op
 from .fd import FD
 
 __all__ = ["Map", "MapBatch", "MapInfo", "MapSpec", "UpdateFlags", "possible_cpus"]
@@ -263,19 +264,21 @@ _DELETE = _sys.BPF_MAP_DELETE_ELEM
 _NULL = _sys.ffi_null()
 
 
-class Map:
+class Map(BPFObject):
     """An open eBPF map, owning one descriptor. Use as a context manager or close().
 
     ``repr()`` reads like cilium/ebpf's: ``Hash(counts)#7`` (type, name, fd).
-    Not picklable; share across processes with bpfobj.fdpass or pins.
+    Not picklable; share across processes with bpfobj.fdpass or pins. The
+    constructors shared by every object (new_from_fd, new_from_id,
+    new_from_pidfd, pin, unpin, close) come from BPFObject.
     """
 
     __slots__ = (
-        "_fd", "_type", "_name", "_key_size", "_value_size", "_max_entries", "_flags",
-        "_ncpu", "_vbuf_size", "_pinned", "_info", "__weakref__",
+        "_type", "_name", "_key_size", "_value_size", "_max_entries", "_flags",
+        "_ncpu", "_vbuf_size", "_info",
     )
+    _KIND = ObjType.MAP
     # Declared for the type checker; the storage is the slots above.
-    _fd: FD
     _type: MapType
     _name: str
     _key_size: int
@@ -284,26 +287,10 @@ class Map:
     _flags: int
     _ncpu: int
     _vbuf_size: int
-    _pinned: Optional[str]
     _info: Optional[tuple[bytes, MapInfo]]  # the last info(): the kernel's bytes, the MapInfo
 
-    def __init__(self) -> None:
-        raise TypeError("use Map.create, Map.new_from_fd, Map.new_from_id or Map.load_pinned")
-
-    @classmethod
-    def _from_fd(cls, fd: FD, pinned: Optional[str] = None, *, info: Optional[dict[str, Any]] = None,
-                 check_type: bool = True, op: Op = Op.OBJ_GET_INFO, what: str = "") -> Self:
-        """Wrap an owned map descriptor. On error the caller closes ``fd``."""
-        if check_type:
-            kind = fd_type(fd.raw)
-            if kind is not ObjType.MAP:
-                got = f"bpf-{kind.value}" if kind is not None else "not a bpf object"
-                if kind is None:
-                    raise wrong_type(op, what or f"fd {fd.raw}", "non-bpf file", "bpf-map", pinned)
-                raise wrong_type(op, what or f"fd {fd.raw}", got, "bpf-map", pinned)
-        self = object.__new__(cls)
-        self._fd = fd
-        d = info if info is not None else _sys.map_info(fd, what or f"fd {fd.raw}")
+    def _init_from_fd(self, fd: FD) -> None:
+        d = _sys.map_info(fd, f"fd {fd.raw}")
         try:
             self._type = MapType(d["type"])
         except ValueError:
@@ -313,7 +300,6 @@ class Map:
         self._value_size = d["value_size"]
         self._max_entries = d["max_entries"]
         self._flags = d["map_flags"]
-        self._pinned = pinned
         self._info = None
         if self._type in _PERCPU_TYPES:
             self._ncpu = possible_cpus()
@@ -321,7 +307,6 @@ class Map:
         else:
             self._ncpu = 0
             self._vbuf_size = self._value_size
-        return self
 
     # -- constructors --------------------------------------------------------------
 
@@ -360,45 +345,7 @@ class Map:
         finally:
             if own_inner and inner is not None:
                 inner.close()
-        try:
-            return cls._from_fd(fd, check_type=False, what=str(spec))
-        except BaseException:
-            fd.close()
-            raise
-
-    @classmethod
-    def new_from_fd(cls, raw: int) -> Self:
-        """Open the map behind descriptor ``raw`` by duplicating it (F_DUPFD_CLOEXEC, >= 1).
-
-        Ownership: the Map owns the duplicate; ``raw`` stays the caller's, open
-        and usable, and closing either one leaves the other working. (cilium/ebpf's
-        NewMapFromFD takes the caller's fd instead.)
-
-        Raises:
-            BPFError: ``raw`` is not an open descriptor (EBADF).
-            ObjectTypeError: ``raw`` is not a bpf map ("fd 7 is a bpf-prog, not a bpf-map").
-        """
-        fd = _sys.dup_cloexec(raw)
-        try:
-            return cls._from_fd(fd, op=Op.DUP, what=f"fd {raw}")
-        except BaseException:
-            fd.close()
-            raise
-
-    @classmethod
-    def new_from_id(cls, map_id: int) -> Self:
-        """Open the map with this ID (BPF_MAP_GET_FD_BY_ID). The Map owns the new descriptor.
-
-        Raises:
-            BPFPermissionError: needs root or CAP_SYS_ADMIN (CAP_BPF is not enough).
-            BPFError: no map has this ID (ENOENT).
-        """
-        fd = _sys.get_fd_by_id("map", map_id)
-        try:
-            return cls._from_fd(fd, check_type=False, what=f"map id {map_id}")
-        except BaseException:
-            fd.close()
-            raise
+        return cls._adopting(fd, check_type=False, what=str(spec))
 
     @classmethod
     def load_pinned(cls, path: Union[str, os.PathLike[str]], read_only: bool = False,
@@ -415,39 +362,15 @@ class Map:
         """
         if read_only and write_only:
             raise ValueError("read_only and write_only exclude each other")
-        path = os.fspath(path)
         flags = _sys.const("BPF_F_RDONLY") if read_only else 0
         flags |= _sys.const("BPF_F_WRONLY") if write_only else 0
-        fd = _sys.obj_get(path, flags, "map")
-        try:
-            return cls._from_fd(fd, path, op=Op.OBJ_GET, what=path)
-        except BaseException:
-            fd.close()
-            raise
-
-    @classmethod
-    def new_from_pidfd(cls, pid: int, raw: int) -> Self:
-        """Copy descriptor ``raw`` out of process ``pid`` (pidfd_open + pidfd_getfd).
-
-        The Map owns the copy; the other process keeps its descriptor.
-        Requires Linux 5.6 and ptrace access to ``pid``.
-
-        Raises:
-            ProcessGoneError: no such process.
-            BPFError: the process has no descriptor ``raw``.
-            ObjectTypeError: the descriptor is not a bpf map.
-            BPFPermissionError: no ptrace access.
-        """
-        with _sys.pidfd_open(pid) as pidfd:
-            fd = _sys.pidfd_getfd(pidfd, raw, f"pid {pid} fd {raw}")
-        try:
-            return cls._from_fd(fd, op=Op.PIDFD, what=f"pid {pid} fd {raw}")
-        except BaseException:
-            fd.close()
-            raise
+        return cls._load_pinned(path, flags)
 
     def clone(self) -> Self:
-        """A new Map owning a duplicate of this map's descriptor (F_DUPFD_CLOEXEC)."""
+        """A new Map owning a duplicate of this map's descriptor (F_DUPFD_CLOEXEC).
+
+        Overrides BPFObject.clone with explicit copies: it is a hot path.
+        """
         fd = self._fd.clone()
         other = object.__new__(type(self))
         other._fd = fd
@@ -464,17 +387,6 @@ class Map:
         return other
 
     # -- properties --------------------------------------------------------------------
-
-    @property
-    def fd(self) -> int:
-        """The descriptor number. It stays owned by this Map: do not close it."""
-        raw = self._fd.raw
-        if raw < 0:
-            raise closed(Op.DUP, self)
-        return raw
-
-    def fileno(self) -> int:
-        return self.fd
 
     @property
     def type(self) -> MapType:
@@ -500,60 +412,10 @@ class Map:
     def flags(self) -> int:
         return self._flags
 
-    @property
-    def closed(self) -> bool:
-        return self._fd.closed
-
-    @property
-    def is_pinned(self) -> bool:
-        """True when this Map was pinned by pin() or opened by load_pinned() (cilium's IsPinned)."""
-        return self._pinned is not None
-
-    @property
-    def pinned_path(self) -> Optional[str]:
-        return self._pinned
-
-    def close(self) -> None:
-        """Close this Map's descriptor; idempotent. The map lives on while others hold it."""
-        self._fd.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         return f"{self._type}({self._name})#{self._fd.raw}"
 
-    def __reduce__(self) -> Any:
-        raise TypeError("a Map cannot be pickled; pass it with bpfobj.fdpass or a pin")
-
     # -- pinning ---------------------------------------------------------------------
-
-    def pin(self, path: Union[str, os.PathLike[str]]) -> None:
-        """Pin the map at ``path`` on a bpffs mount (BPF_OBJ_PIN).
-
-        Raises:
-            NotBPFFSError: the path is not on a bpffs mount.
-            BPFError: the path exists (EEXIST), or its directory does not (ENOENT).
-        """
-        path = os.fspath(path)
-        try:
-            _sys.obj_pin(self._fd, path, self)
-        except NotBPFFSError as exc:
-            raise _explain_pin_eperm(exc, path, self) from None
-        self._pinned = path
-
-    def unpin(self) -> None:
-        """Remove the pin this Map made or was loaded from; no-op when not pinned."""
-        if self._pinned is None:
-            return
-        try:
-            os.unlink(self._pinned)
-        except FileNotFoundError:
-            pass
-        self._pinned = None
 
     # -- info --------------------------------------------------------------------------
 
@@ -898,22 +760,3 @@ class _PerCPUBatch(MapBatch):
 
     def value_list(self) -> list[Value]:
         return [self._value(i) for i in range(self._n)]
-
-
-def _explain_pin_eperm(exc: NotBPFFSError, path: str, obj: object) -> BPFError:
-    """EPERM from BPF_OBJ_PIN: say whether the directory is not bpffs or the name has a '.'."""
-    parent = os.path.dirname(os.path.abspath(path)) or "/"
-    try:
-        on_bpffs = _sys.statfs_type(parent) == _sys.BPF_FS_MAGIC
-    except OSError:
-        on_bpffs = False
-    if on_bpffs and "." in os.path.basename(path):
-        return BPFError(exc.errno or _errno.EPERM,
-                        f"pin {obj} {path!r}: bpffs names may not contain '.'",
-                        op=Op.OBJ_PIN, obj=str(obj), reason="'.' in a bpffs name", filename=path)
-    if on_bpffs:
-        return exc
-    return NotBPFFSError(exc.errno or _errno.EPERM,
-                         f"pin {obj} {path!r}: {parent!r} is not on a bpffs mount "
-                         "(mount -t bpf bpf DIR)", op=Op.OBJ_PIN, obj=str(obj),
-                         reason="not on bpffs", filename=path)
