@@ -618,7 +618,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("pid")
     p.add_argument("--json", "-j", action="store_true")
     p.set_defaults(func=cmd_fds)
-    p = sub.add_parser("leak", help="find bpf descriptor leaks in a process (exit 1 on a sure leak)")
+    p = sub.add_parser("leak", help="find bpf descriptor leaks in a process (exit 1: sure leak)")
     p.add_argument("pid")
     p.add_argument("--bpffs", action="append", metavar="DIR",
                    help="where pins count (repeatable; default: every bpffs the process sees)")

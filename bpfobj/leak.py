@@ -43,7 +43,7 @@ _CAP_SYS_ADMIN = 21
 
 @dataclass(frozen=True, slots=True)
 class Reference:
-    """Another object that still uses a leaked one: a program using a map, a link holding a program."""
+    """An object that still uses a leaked one: a program using a map, a link holding a program."""
 
     type: ObjType
     id: int
@@ -372,7 +372,9 @@ def _wrapper(kind: ObjType) -> Any:
     return BTF
 
 
-def _references(wanted: set[tuple[ObjType, int]]) -> dict[tuple[ObjType, int], tuple[Reference, ...]]:
+def _references(
+    wanted: set[tuple[ObjType, int]],
+) -> dict[tuple[ObjType, int], tuple[Reference, ...]]:
     """For leaked maps and programs: the programs that use them and the links that hold them.
 
     Scans every program (for ``map_ids``) and link (for ``prog_id``) on the

@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+
 from ._types import ObjType
 
 __all__ = ["FDLeakChecker", "LeakedFD", "bpf_fds", "describe_fd", "no_fd_leaks"]
@@ -130,7 +131,7 @@ class FDLeakChecker:
         return out
 
     def check(self) -> None:
-        """Raise AssertionError listing the bpf descriptors opened since the start and still open."""
+        """Raise AssertionError naming the bpf descriptors opened since the start, still open."""
         leaked = self.leaked()
         if leaked:
             raise AssertionError(format_leaks(leaked))
