@@ -257,6 +257,10 @@ class AttachType(enum.IntEnum):
     TRACE_KPROBE_SESSION = _c("BPF_TRACE_KPROBE_SESSION")
     TRACE_UPROBE_SESSION = _c("BPF_TRACE_UPROBE_SESSION")
 
+    def __str__(self) -> str:
+        # IntEnum's str() is the number on Python 3.11+; print the name, like MapType.
+        return self.name
+
     @property
     def kernel_name(self) -> str:
         """The name bpftool prints (the kernel name, lower case, without prefix)."""
@@ -281,6 +285,10 @@ class LinkType(enum.IntEnum):
     UPROBE_MULTI = _c("BPF_LINK_TYPE_UPROBE_MULTI")
     NETKIT = _c("BPF_LINK_TYPE_NETKIT")
     SOCKMAP = _c("BPF_LINK_TYPE_SOCKMAP")
+
+    def __str__(self) -> str:
+        # IntEnum's str() is the number on Python 3.11+; print the name, like MapType.
+        return self.name
 
     @property
     def kernel_name(self) -> str:
@@ -503,6 +511,10 @@ class HelperFunc(enum.IntEnum):
     user_ringbuf_drain = _c("BPF_FUNC_user_ringbuf_drain")
     cgrp_storage_get = _c("BPF_FUNC_cgrp_storage_get")
     cgrp_storage_delete = _c("BPF_FUNC_cgrp_storage_delete")
+
+    def __str__(self) -> str:
+        # IntEnum's str() is the number on Python 3.11+; print the name, like MapType.
+        return self.name
 
     @property
     def kernel_name(self) -> str:
