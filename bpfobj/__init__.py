@@ -25,7 +25,7 @@ from .errors import (
 from .btf import BTF, BTFInfo
 from .link import Link, LinkInfo
 from .map import Map, MapBatch, MapInfo, MapSpec, UpdateFlags
-from .prog import Program, ProgramInfo, ProgramSpec, RunResult
+from .prog import Program, ProgramInfo, ProgramSpec, RunResult, enable_stats
 from ._any import load_pinned, new_from_fd  # noqa: E402  (needs the wrappers above)
 
 __all__ = [
@@ -60,6 +60,7 @@ __all__ = [
     "UpdateFlags",
     "VerifierError",
     "__version__",
+    "enable_stats",
     "fd_type",
     "load_pinned",
     "new_from_fd",

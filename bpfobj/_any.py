@@ -29,7 +29,10 @@ _CLASSES: dict[ObjType, _Class] = {
 
 
 def wrap(fd: FD, *, op: Op, what: str, pinned: Union[str, None] = None) -> AnyObject:
-    """Wrap an owned descriptor as the class its kind calls for. On error the caller closes ``fd``."""
+    """Wrap an owned descriptor as the class its kind calls for.
+
+    On error the caller closes ``fd``.
+    """
     kind = fd_type(fd.raw)
     if kind is None:
         raise wrong_type(op, what, "non-bpf file", "bpf object", pinned)

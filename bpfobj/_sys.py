@@ -801,6 +801,8 @@ def prog_test_run(
         "duration": int(t.duration),
         "data_out": _unpack(cout, min(t.data_size_out, data_size_out)) if data_size_out else b"",
         "ctx_out": _unpack(xout, min(t.ctx_size_out, ctx_size_out)) if ctx_size_out else b"",
+        # Syscall programs write their context back into ctx_in.
+        "ctx_in": _unpack(xin, len(ctx_in)) if ctx_in else b"",
     }
 
 

@@ -8,13 +8,17 @@ to hold, pass and inspect BTF objects. Imports ``_sys``, ``_types``,
 
 from __future__ import annotations
 
+import errno as _errno
+import os
 from dataclasses import dataclass
+from typing import Union
 
 from typing_extensions import Buffer, Self
 
 from . import _sys
 from ._object import BPFObject
 from ._types import ObjType
+from .errors import BPFError, Op
 from .fd import FD
 
 __all__ = ["BTF", "BTFInfo"]
@@ -62,6 +66,26 @@ class BTF(BPFObject):
     def info(self) -> BTFInfo:
         """What the kernel says about this BTF (BPF_OBJ_GET_INFO_BY_FD), name included."""
         return _btf_info(self._fd, self)
+
+    def pin(self, path: Union[str, os.PathLike[str]]) -> None:
+        """Pin the BTF at ``path`` (BPF_OBJ_PIN), where the kernel allows it.
+
+        Linux pins only maps, programs and links: it answers EINVAL for BTF,
+        which becomes a BPFError that says so.
+
+        Raises:
+            BPFError: the kernel cannot pin BTF objects (EINVAL), or the pin failed.
+            NotBPFFSError: the path is not on a bpffs mount.
+        """
+        try:
+            super().pin(path)
+        except BPFError as exc:
+            if exc.errno != _errno.EINVAL:
+                raise
+            raise BPFError(exc.errno, f"pin {self!r} {os.fspath(path)!r}: the kernel pins "
+                           "only maps, programs and links, not BTF (keep a descriptor open, "
+                           "or pass it with bpfobj.fdpass)", op=Op.OBJ_PIN, obj=repr(self),
+                           reason="BTF cannot be pinned", filename=os.fspath(path)) from None
 
     def __repr__(self) -> str:
         return f"BTF#{self._fd.raw}"

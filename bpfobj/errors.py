@@ -56,6 +56,7 @@ class Op(str, enum.Enum):
     PROG_LOAD = "program load"
     PROG_TEST_RUN = "program test run"
     BTF_LOAD = "btf load"
+    ENABLE_STATS = "enable stats"
     LINK_CREATE = "link create"
     LINK_UPDATE = "link update"
     LINK_DETACH = "link detach"
@@ -235,6 +236,7 @@ _ERRNO_TABLE: dict[tuple[Optional[Op], int], _Entry] = {
     (Op.OBJ_GET, _errno.ENOENT): (BPFError, "no such pinned object", ""),
     (Op.GET_FD_BY_ID, _errno.EPERM): (BPFPermissionError, "operation not permitted", _NEEDS_ADMIN),
     (Op.GET_NEXT_ID, _errno.EPERM): (BPFPermissionError, "operation not permitted", _NEEDS_ADMIN),
+    (Op.ENABLE_STATS, _errno.EPERM): (BPFPermissionError, "operation not permitted", _NEEDS_ADMIN),
     (Op.GET_FD_BY_ID, _errno.ENOENT): (BPFError, "no object with this id", ""),
     (Op.PROG_TEST_RUN, _errno.EOPNOTSUPP): (
         NotSupportedError, "program type cannot be test-run", ""),

@@ -10,29 +10,35 @@ from __future__ import annotations
 
 import errno as _errno
 import os
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional, Union
 
-from typing_extensions import Self
+from typing_extensions import Buffer, Self
 
 from . import _sys
 from ._object import BPFObject
 from ._types import AttachType, ObjType, ProgramType
-from .errors import BPFError
+from .errors import BPFError, BPFPermissionError, VerifierError
 from .fd import FD
 
 if TYPE_CHECKING:
     from .asm import Instructions
 
-__all__ = ["Program", "ProgramInfo", "ProgramSpec", "RunResult"]
+__all__ = ["Program", "ProgramInfo", "ProgramSpec", "RunResult", "enable_stats"]
 
 #: Program types whose BPF_PROG_TEST_RUN input is a packet starting with an
 #: Ethernet header: the kernel rejects less than ETH_HLEN (14) bytes with EINVAL.
+#: (SK_SKB and LWT_SEG6LOCAL cannot be test-run at all: 524, NotSupportedError.)
 PACKET_TYPES = frozenset({
     ProgramType.SOCKET_FILTER, ProgramType.SCHED_CLS, ProgramType.SCHED_ACT, ProgramType.XDP,
     ProgramType.CGROUP_SKB, ProgramType.LWT_IN, ProgramType.LWT_OUT, ProgramType.LWT_XMIT,
-    ProgramType.LWT_SEG6LOCAL, ProgramType.SK_SKB, ProgramType.FLOW_DISSECTOR,
+    ProgramType.FLOW_DISSECTOR,
 })
+#: Program types the kernel runs once per BPF_PROG_TEST_RUN, on a context only:
+#: it rejects a repeat count, packet data or ctx_out with EINVAL. A SYSCALL
+#: program writes its context back into the input (RunResult.ctx).
+RUN_ONCE_TYPES = frozenset({ProgramType.RAW_TRACEPOINT, ProgramType.SYSCALL})
 ETH_HLEN = 14
 #: XDP programs may grow a packet at its head by up to this much (XDP_PACKET_HEADROOM).
 _GROWTH = 256 + 64
@@ -115,6 +121,14 @@ class ProgramInfo:
     def __str__(self) -> str:
         return f"Program(name={self.name} type={self.type} tag={self.tag})"
 
+    @property
+    def loaded_at(self) -> float:
+        """When the program was loaded, in seconds since the epoch (``load_time``
+        moved from CLOCK_BOOTTIME to CLOCK_REALTIME, as bpftool's ``loaded_at``)."""
+        boot_to_real = time.clock_gettime(time.CLOCK_REALTIME) - time.clock_gettime(
+            time.CLOCK_BOOTTIME)
+        return boot_to_real + self.load_time / 1e9
+
 
 @dataclass(frozen=True, slots=True)
 class RunResult:
@@ -133,6 +147,46 @@ def _prog_type(value: int) -> ProgramType:
         return ProgramType(value)
     except ValueError:
         return value  # type: ignore[return-value]  # newer than our headers
+
+
+def _explain_load_error(exc: BPFError, what: str) -> BPFError:
+    """Say what a BPF_PROG_LOAD error means when the verifier never ran.
+
+    EINVAL with an empty log: the kernel refused the attributes before
+    verifying anything. EPERM for a process that has CAP_BPF or CAP_SYS_ADMIN:
+    "needs root" would mislead. Returns ``exc`` itself otherwise.
+    """
+    if isinstance(exc, VerifierError) and not exc.log.strip():
+        return VerifierError(
+            exc.errno or _errno.EINVAL,
+            f"program load {what}: {os.strerror(exc.errno or _errno.EINVAL).lower()}, "
+            "refused before verification (check the program type, expected_attach_type, "
+            "attach_btf_id and flags)", log="", op=exc.op, obj=exc.obj, reason=exc.strerror or "")
+    if isinstance(exc, BPFPermissionError) and _privileged():
+        return BPFPermissionError(
+            exc.errno or _errno.EPERM,
+            f"program load {what}: operation not permitted, although this process has "
+            "CAP_BPF or CAP_SYS_ADMIN (the kernel refuses this program type or attach type "
+            "here: e.g. LSM programs need the bpf LSM enabled; kernel lockdown)",
+            op=exc.op, obj=exc.obj, reason=exc.strerror or "")
+    return exc
+
+
+_CAP_SYS_ADMIN = 21
+_CAP_BPF = 39
+
+
+def _privileged() -> bool:
+    """Whether the effective capabilities hold CAP_BPF or CAP_SYS_ADMIN (/proc/self/status)."""
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"CapEff:"):
+                    caps = int(line.split()[1], 16)
+                    return bool(caps & (1 << _CAP_BPF | 1 << _CAP_SYS_ADMIN))
+    except (OSError, ValueError, IndexError):
+        pass
+    return False
 
 
 _MAP_IDS_FIRST = 32  # ids read in the first info call; more take a second call
@@ -182,13 +236,17 @@ class Program(BPFObject):
         if "\0" in spec.license or not spec.license.isascii():
             raise ValueError(f"license {spec.license!r} must be ASCII without NUL")
         insns = spec.encoded()
-        fd, log = _sys.prog_load(
-            prog_type=int(spec.type), insns=insns, license=spec.license, name=spec.name,
-            expected_attach_type=int(spec.expected_attach_type), prog_flags=spec.flags,
-            kern_version=spec.kern_version, prog_ifindex=spec.ifindex,
-            attach_btf_id=spec.attach_btf_id, log_level=spec.log_level,
-            log_size=spec.log_size, obj=f"{_prog_type(int(spec.type))}({spec.name})",
-        )
+        what = f"{_prog_type(int(spec.type))}({spec.name})"
+        try:
+            fd, log = _sys.prog_load(
+                prog_type=int(spec.type), insns=insns, license=spec.license, name=spec.name,
+                expected_attach_type=int(spec.expected_attach_type), prog_flags=spec.flags,
+                kern_version=spec.kern_version, prog_ifindex=spec.ifindex,
+                attach_btf_id=spec.attach_btf_id, log_level=spec.log_level,
+                log_size=spec.log_size, obj=what,
+            )
+        except (VerifierError, BPFPermissionError) as exc:
+            raise _explain_load_error(exc, what) from None
         prog = cls._adopting(fd, check_type=False)
         prog.verifier_log = log
         return prog
@@ -271,34 +329,47 @@ class Program(BPFObject):
 
     # -- running ---------------------------------------------------------------------------
 
-    def test_run(self, data: bytes = b"", repeat: int = 1, ctx: Optional[bytes] = None, *,
+    def test_run(self, data: Buffer = b"", repeat: int = 1, ctx: Optional[Buffer] = None, *,
                  ctx_size_out: int = 0, flags: int = 0, cpu: int = 0) -> RunResult:
         """Run the program in the kernel on ``data`` (BPF_PROG_TEST_RUN).
 
         ``repeat`` runs it that many times (the duration is the average);
         ``ctx`` is the context given to the program (e.g. ``struct xdp_md``);
-        ``ctx_size_out`` asks for the context back in ``RunResult.ctx``.
-        Requires Linux 4.12; the program types that accept it vary by kernel.
+        ``ctx_size_out`` asks for the context back in ``RunResult.ctx``. The
+        output buffer grows when the program grows the packet (ENOSPC is retried).
+        RAW_TRACEPOINT and SYSCALL programs run once, on ``ctx`` alone; a
+        SYSCALL program's context as it left it comes back in ``RunResult.ctx``.
+        EINTR restarts the run (up to a limit, then BPFError). Requires Linux
+        4.12; the program types that accept it vary by kernel.
 
         Raises:
             ValueError: packet programs need at least 14 bytes (an Ethernet header);
-                repeat must be >= 1.
+                repeat must be >= 1 (exactly 1 for RAW_TRACEPOINT and SYSCALL).
             NotSupportedError: this program type cannot be test-run (EOPNOTSUPP, 524).
             BPFError: the kernel rejected the input (EINVAL).
         """
-        data = bytes(data)
-        if not 1 <= repeat < 2**32:
-            raise ValueError(f"repeat must be in [1, 2**32), got {repeat}")
+        data = bytes(memoryview(data))
+        ctx_in = bytes(memoryview(ctx)) if ctx is not None else None
+        if not isinstance(repeat, int) or not 1 <= repeat < 2**32:
+            raise ValueError(f"program test run {self!r}: repeat must be in [1, 2**32), "
+                             f"got {repeat!r}")
         if self._type in PACKET_TYPES and len(data) < ETH_HLEN:
             raise ValueError(
                 f"program test run {self!r}: a {self._type} program needs at least {ETH_HLEN} "
                 f"bytes of packet data (an Ethernet header), got {len(data)}")
+        once = self._type in RUN_ONCE_TYPES
+        if once:
+            if repeat != 1 or data or ctx_size_out:
+                raise ValueError(
+                    f"program test run {self!r}: a {self._type} program runs once on a "
+                    "context only (no repeat, data or ctx_size_out)")
+            repeat = 0  # the kernel rejects any other count for these types
         size_out = len(data) + _GROWTH if data else 0
         while True:
             try:
                 out = _sys.prog_test_run(
                     self._fd, data_in=data, data_size_out=size_out,
-                    ctx_in=bytes(ctx) if ctx is not None else None, ctx_size_out=ctx_size_out,
+                    ctx_in=ctx_in, ctx_size_out=ctx_size_out,
                     repeat=repeat, flags=flags, cpu=cpu, obj=self)
             except BPFError as exc:
                 # The program grew the packet past our buffer: retry with room.
@@ -306,5 +377,20 @@ class Program(BPFObject):
                     size_out *= 4
                     continue
                 raise
+            ctx_out = out["ctx_in"] if self._type is ProgramType.SYSCALL else out["ctx_out"]
             return RunResult(retval=out["retval"], data=out["data_out"],
-                             duration_ns=out["duration"], ctx=out["ctx_out"])
+                             duration_ns=out["duration"], ctx=ctx_out)
+
+
+def enable_stats() -> FD:
+    """Turn on run-time statistics for every program (BPF_ENABLE_STATS), as cilium's EnableStats.
+
+    While the returned FD is open, the kernel counts ``ProgramInfo.run_count``
+    and ``run_time_ns`` (as ``sysctl kernel.bpf_stats_enabled=1`` does, but
+    released when the descriptor closes, also if the process dies). The caller
+    owns the FD: close it, or use it as a context manager. Requires Linux 5.8.
+
+    Raises:
+        BPFPermissionError: needs CAP_SYS_ADMIN.
+    """
+    return _sys.enable_stats()

@@ -9,7 +9,9 @@ import subprocess
 import pytest
 
 import bpfobj
-from bpfobj import BTF, BTFLoadError, ObjectTypeError, _sys
+from bpfobj import BTF, BPFError, BTFLoadError, ClosedError, ObjectTypeError, _sys
+
+from .conftest import open_fds
 
 pytestmark = pytest.mark.usefixtures("kernel")
 
@@ -74,3 +76,54 @@ def test_info_equals_bpftool(bpftool: str) -> None:
         assert j["id"] == info.id
         assert j["size"] == info.size
         assert j.get("kernel", False) == info.kernel_btf
+
+
+def test_clone_close_and_closed_errors() -> None:
+    b = BTF.load(raw_btf())
+    c = b.clone()
+    b.close()
+    b.close()
+    with pytest.raises(ClosedError):
+        b.info()
+    assert c.info().size == len(raw_btf())  # the clone outlives the original
+    c.close()
+
+
+def test_btf_cannot_be_pinned(pin_dir: str) -> None:
+    with BTF.load(raw_btf()) as b:
+        with pytest.raises(BPFError, match="pins only maps, programs and links"):
+            b.pin(pin_dir + "/btf")
+        assert not b.is_pinned
+
+
+def test_load_failures_leak_nothing() -> None:
+    before = open_fds()
+    blob = raw_btf()
+    for bad in (blob[:10], b"\0" * 24, blob[:-1], blob[:24]):
+        with pytest.raises(BTFLoadError) as info:
+            BTF.load(bad)
+        assert info.value.errno
+    assert open_fds() == before
+
+
+def test_program_and_map_descriptors_are_not_btf() -> None:
+    prog = bpfobj.Program.load(bpfobj.ProgramSpec(
+        bpfobj.ProgramType.XDP, bytes([0xB7, 0, 0, 0, 2, 0, 0, 0, 0x95]) + bytes(7)))
+    with prog:
+        with pytest.raises(ObjectTypeError, match="bpf-prog, not a btf"):
+            BTF.new_from_fd(prog.fd)
+    with BTF.new_from_id(1) as b, pytest.raises(ObjectTypeError, match="btf, not a bpf-prog"):
+        bpfobj.Program.new_from_fd(b.fd)
+
+
+@pytest.mark.bpftool
+def test_kernel_btf_equals_bpftool(bpftool: str) -> None:
+    first = _sys.get_next_id("btf", 0)
+    assert first is not None
+    with BTF.new_from_id(first) as b:
+        info = b.info()
+    out = subprocess.run([bpftool, "-j", "btf", "show", "id", str(first)],
+                         capture_output=True, text=True, check=True)
+    j = json.loads(out.stdout)
+    assert (j["id"], j["size"], j["kernel"], j["name"]) == (
+        info.id, info.size, info.kernel_btf, info.name)

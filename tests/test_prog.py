@@ -7,13 +7,17 @@ import fcntl
 import json
 import os
 import signal
+import struct
 import subprocess
+import time
+from dataclasses import FrozenInstanceError
 
 import pytest
 
 import bpfobj
 from bpfobj import (
     BPFError,
+    BPFPermissionError,
     ClosedError,
     Map,
     MapSpec,
@@ -22,6 +26,7 @@ from bpfobj import (
     NotSupportedError,
     ObjectTypeError,
     Program,
+    ProgramInfo,
     ProgramSpec,
     ProgramType,
     VerifierError,
@@ -37,6 +42,19 @@ def mov_r0(imm: int) -> bytes:
 
 
 EXIT = bytes([0x95]) + bytes(7)
+
+
+def ins(op: int, dst: int = 0, src: int = 0, off: int = 0, imm: int = 0) -> bytes:
+    """One 8-byte instruction: opcode, dst/src registers, offset, immediate."""
+    return struct.pack("<BBhi", op, dst | (src << 4), off, imm)
+
+
+def call(helper: int) -> bytes:
+    return ins(0x85, imm=helper)
+
+
+def mov_imm(reg: int, imm: int) -> bytes:
+    return ins(0xB7, reg, imm=imm)
 
 
 def ld_map_fd(reg: int, raw: int) -> bytes:
@@ -246,14 +264,6 @@ def test_closed_and_wrong_descriptors() -> None:
     assert info.value.errno == errno.EBADF
 
 
-def test_generic_new_from_fd_picks_the_class() -> None:
-    with xdp() as p, Map.create(MapSpec(MapType.ARRAY, 4, 4, 1)) as m, \
-            bpfobj.BTF.new_from_id(1) as b:
-        for obj, cls in ((p, Program), (m, Map), (b, bpfobj.BTF)):
-            with bpfobj.new_from_fd(obj.fd) as again:
-                assert type(again) is cls
-
-
 def test_xlated_instructions() -> None:
     with xdp(3) as p:
         raw = p.xlated_bytes()
@@ -281,3 +291,163 @@ def test_info_equals_bpftool(bpftool: str) -> None:
         if "verified_insns" in j:
             assert j["verified_insns"] == info.verified_insns
         assert j.get("btf_id", 0) == info.btf_id
+
+
+def test_test_run_grows_the_output_buffer_when_the_packet_grows() -> None:
+    # bpf_xdp_adjust_tail(ctx, +1000) makes the packet longer than our first output
+    # buffer (input + headroom): the kernel answers ENOSPC and test_run retries bigger.
+    tail = mov_imm(2, 1000) + call(bpfobj.HelperFunc.xdp_adjust_tail) + mov_r0(2) + EXIT
+    with Program.load(ProgramSpec(ProgramType.XDP, tail, name="grow_tail")) as p:
+        r = p.test_run(bytes(range(64)))
+        assert r.retval == 2
+        assert len(r.data) == 64 + 1000
+        assert r.data[:64] == bytes(range(64))
+    # bpf_xdp_adjust_head(ctx, -200) grows the packet at its head.
+    head = mov_imm(2, -200) + call(bpfobj.HelperFunc.xdp_adjust_head) + mov_r0(2) + EXIT
+    with Program.load(ProgramSpec(ProgramType.XDP, head, name="grow_head")) as p:
+        r = p.test_run(bytes(range(64)))
+        assert len(r.data) == 264 and r.data[200:] == bytes(range(64))
+
+
+def test_test_run_context_in_and_out() -> None:
+    # struct xdp_md: data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex
+    md = struct.pack("<6I", 0, 64, 0, 0, 0, 0)
+    with xdp() as p:
+        r = p.test_run(bytes(64), ctx=md, ctx_size_out=len(md))
+        data, data_end, *_ = struct.unpack("<6I", r.ctx)
+        assert data_end - data == 64
+        assert p.test_run(bytes(64), ctx=bytearray(md)).ctx == b""  # no ctx_size_out: none back
+        with pytest.raises(BPFError) as info:  # egress_ifindex must be 0 on input
+            p.test_run(bytes(64), ctx=struct.pack("<6I", 0, 64, 0, 0, 0, 5))
+        assert info.value.errno == errno.EINVAL
+        assert "test run" in str(info.value) and "XDP(xdp_pass)" in str(info.value)
+
+
+def test_test_run_of_types_that_run_once_on_a_context() -> None:
+    # A raw tracepoint program returns its first argument: r0 = *(u64 *)(r1 + 0).
+    raw_tp = ins(0x79, 0, 1, 0) + EXIT
+    with Program.load(ProgramSpec(ProgramType.RAW_TRACEPOINT, raw_tp)) as p:
+        assert p.test_run(ctx=struct.pack("<Q", 1234)).retval == 1234
+        for bad in ({"repeat": 2}, {"data": bytes(14)}, {"ctx_size_out": 8}):
+            with pytest.raises(ValueError, match="runs once"):
+                p.test_run(ctx=bytes(8), **bad)  # type: ignore[arg-type]
+    # A syscall program (sleepable) writes into its context: *(u32 *)(r1 + 0) = 42.
+    syscall = ins(0x62, 1, off=0, imm=42) + mov_r0(7) + EXIT
+    with Program.load(ProgramSpec(ProgramType.SYSCALL, syscall, flags=16)) as p:
+        r = p.test_run(ctx=bytes(8))
+        assert r.retval == 7
+        assert r.ctx == struct.pack("<II", 42, 0)
+
+
+def test_types_without_test_run_are_not_supported_even_with_short_input() -> None:
+    # SK_SKB has no test_run in the kernel: NotSupportedError, not our packet-size ValueError.
+    with Program.load(ProgramSpec(ProgramType.SK_SKB, mov_r0(0) + EXIT)) as p:
+        with pytest.raises(NotSupportedError):
+            p.test_run(b"")
+    with Program.load(ProgramSpec(ProgramType.TRACEPOINT, mov_r0(0) + EXIT)) as p:
+        with pytest.raises(NotSupportedError) as info:
+            p.test_run()
+        assert info.value.errno in (524, errno.EOPNOTSUPP)
+
+
+def test_program_names_types_and_licenses_are_checked_before_the_kernel() -> None:
+    before = open_fds()
+    for name in ("has-dash", "sp ace", "ümlaut"):
+        with pytest.raises(ValueError, match="program name"):
+            Program.load(ProgramSpec(ProgramType.XDP, mov_r0(0) + EXIT, name=name))
+    with Program.load(ProgramSpec(ProgramType.XDP, mov_r0(0) + EXIT, name="ok.name_1")) as p:
+        assert p.name == "ok.name_1"
+    with pytest.raises(TypeError, match="ProgramType"):
+        Program.load(ProgramSpec("XDP", mov_r0(0) + EXIT))  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="license"):
+        Program.load(ProgramSpec(ProgramType.XDP, mov_r0(0) + EXIT, license="GPL\0x"))
+    assert open_fds() == before
+
+
+def test_rejection_before_verification_says_so() -> None:
+    # An SK_LOOKUP program needs expected_attach_type SK_LOOKUP: the kernel says EINVAL
+    # before the verifier runs, so there is no log to show.
+    before = open_fds()
+    with pytest.raises(VerifierError) as info:
+        Program.load(ProgramSpec(ProgramType.SK_LOOKUP, mov_r0(0) + EXIT, name="nolookup"))
+    assert info.value.errno == errno.EINVAL
+    assert info.value.log == ""
+    assert "before verification" in str(info.value)
+    assert "SkLookup(nolookup)" in str(info.value)
+    with Program.load(ProgramSpec(ProgramType.SK_LOOKUP, mov_r0(0) + EXIT,
+                                  expected_attach_type=bpfobj.AttachType.SK_LOOKUP)) as p:
+        assert p.type is ProgramType.SK_LOOKUP
+    assert open_fds() == before
+
+
+def test_eperm_while_privileged_does_not_say_needs_root() -> None:
+    # LSM programs are refused (EPERM) without the bpf LSM, even for root: the message
+    # must not send a root user off to get root.
+    try:
+        Program.load(ProgramSpec(ProgramType.LSM, mov_r0(0) + EXIT))
+    except BPFPermissionError as exc:
+        assert "needs root" not in str(exc)
+        assert "CAP_BPF" in str(exc)
+    except BPFError:
+        pass  # refused for another reason on this kernel (no attach_btf_id): fine
+
+
+def test_verifier_log_of_a_successful_load() -> None:
+    spec = ProgramSpec(ProgramType.XDP, mov_r0(2) + EXIT, name="logged", log_level=2)
+    with Program.load(spec) as p:
+        assert "processed 2 insns" in p.verifier_log
+    with xdp() as p:
+        assert p.verifier_log == ""
+
+
+def test_spec_and_info_text_forms() -> None:
+    spec = ProgramSpec(ProgramType.XDP, mov_r0(2) + EXIT, name="xdp_pass")
+    assert str(spec) == "XDP(xdp_pass, insns=2, license=GPL)"
+    with Program.load(spec) as p:
+        info = p.info()
+    assert isinstance(info, ProgramInfo)
+    with pytest.raises(FrozenInstanceError):
+        info.name = "other"  # type: ignore[misc]
+    assert not hasattr(info, "__dict__")
+    assert abs(info.loaded_at - time.time()) < 60
+
+
+def test_gpl_compatible_follows_the_license() -> None:
+    with Program.load(ProgramSpec(ProgramType.XDP, mov_r0(2) + EXIT,
+                                  license="Proprietary")) as p:
+        assert p.info().gpl_compatible is False
+    with Program.load(ProgramSpec(ProgramType.XDP, mov_r0(2) + EXIT,
+                                  license="Dual BSD/GPL")) as p:
+        assert p.info().gpl_compatible is True
+
+
+def test_enable_stats_counts_runs() -> None:
+    from bpfobj.prog import enable_stats
+
+    with xdp() as p:
+        with enable_stats():
+            p.test_run(bytes(14), repeat=50)
+            info = p.info()
+            assert info.run_count == 50
+            assert info.run_time_ns > 0
+        if open("/proc/sys/kernel/bpf_stats_enabled").read().strip() == "0":
+            p.test_run(bytes(14), repeat=50)  # nobody else counts: stats are off again
+            assert p.info().run_count == 50
+
+
+@pytest.mark.bpftool
+def test_info_with_statistics_equals_bpftool(bpftool: str) -> None:
+    from bpfobj.prog import enable_stats
+
+    with xdp() as p, enable_stats():
+        p.test_run(bytes(14), repeat=20)
+        info = p.info()
+        out = subprocess.run([bpftool, "-j", "prog", "show", "id", str(info.id)],
+                             capture_output=True, text=True, check=True)
+        j = json.loads(out.stdout)
+        assert j["run_cnt"] == info.run_count == 20
+        assert j["run_time_ns"] == info.run_time_ns
+        assert abs(j["loaded_at"] - info.loaded_at) <= 2
+        assert j["jited"] == (info.jited_len > 0)
+        assert j.get("recursion_misses", 0) == info.recursion_misses
+        assert j["type"] == "xdp" and j["name"] == "xdp_pass" and j["tag"] == info.tag
