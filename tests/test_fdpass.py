@@ -530,7 +530,8 @@ def test_stream_message_larger_than_the_socket_buffer() -> None:
         b.settimeout(TIMEOUT)
         big = os.urandom(3 << 20)
         got: list[object] = []
-        t = threading.Thread(target=lambda: got.append(fdpass.recv(b, max_size=len(big))))
+        t = threading.Thread(target=lambda: got.append(fdpass.recv(b, max_size=len(big))),
+                             daemon=True)
         t.start()
         fdpass.send(a, m, big)  # partly sent, the rest follows the descriptors
         fdpass.send(a, m, b"next")
