@@ -35,6 +35,19 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
+def connect(sock: socket.socket, path: str, timeout: float = 30) -> None:
+    """Connect to the worker, waiting for it to listen (its socket file exists before that)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            sock.connect(path)
+            return
+        except (FileNotFoundError, ConnectionRefusedError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def loader(path: str) -> None:
     """Create and fill a map, send it to the worker at ``path``, exit."""
     with Map.create(SPEC) as counts:
@@ -43,7 +56,7 @@ def loader(path: str) -> None:
         info = counts.info()
         say(f"loader: created {counts!r} (id {info.id}) with {len(list(counts.keys()))} entries")
         with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as sock:
-            sock.connect(path)
+            connect(sock, path)
             note = json.dumps({"pid": os.getpid(), "map_id": info.id}).encode()
             fdpass.send(sock, counts, note)
         say("loader: sent the map; exiting (its descriptor closes with it)")
