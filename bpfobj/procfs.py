@@ -1,0 +1,523 @@
+"""What bpf objects processes hold, read from /proc without touching their descriptors.
+
+Owns ``fds(pid)`` (one process's bpf descriptors as ``ProcFD`` records),
+``holders()`` (for every object, which processes hold it through which
+descriptors: bpftool's "pids", with descriptor numbers), and the pure parsers
+of /proc text they use (``parse_fdinfo``, ``parse_fd_target``, ``fd_record``),
+which raise only ValueError on bad input. Imports ``_types`` and ``errors``.
+
+How a descriptor is read: ``readlink /proc/PID/fd/N`` names its kind
+(``anon_inode:bpf-map`` ...) and ``/proc/PID/fdinfo/N`` gives its flags and the
+object's ID. Nothing else: no pidfd_getfd, no open() of /proc/PID/fd/N, so the
+target's descriptors, offsets and locks are never touched, and no object is
+opened. psutil's manners: bytes are read under a settable ``procfs_root``; a
+descriptor or process that vanishes in the middle of a scan is skipped, and
+the process is then confirmed alive (``ProcessGoneError`` when it is not).
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import NamedTuple, Optional, Union
+
+from ._types import LinkType, MapType, ObjType, ProgramType
+from .errors import BPFPermissionError, Op, ProcessGoneError
+
+__all__ = [
+    "Holder",
+    "ProcFD",
+    "fd_record",
+    "fds",
+    "holders",
+    "parse_fd_target",
+    "parse_fdinfo",
+]
+
+PidLike = Union[int, str]
+
+#: The kernel's names of bpf descriptors (``readlink /proc/PID/fd/N`` gives
+#: ``anon_inode:NAME``) -> (object type, the fdinfo key that holds its ID).
+#: Why each is here:
+#: - ``bpf-map``, ``bpf-prog``: maps and programs, however they were opened;
+#: - ``bpf_link`` *and* ``bpf-link``: a link fresh from BPF_LINK_CREATE (or
+#:   BPF_RAW_TRACEPOINT_OPEN) is created by bpf_link_prime() with the underscore
+#:   name, the same link reopened by BPF_OBJ_GET or BPF_LINK_GET_FD_BY_ID gets
+#:   the dash name from bpf_link_new_fd(): both spellings occur for one link;
+#: - ``btf``: BTF objects (BPF_BTF_LOAD, BPF_BTF_GET_FD_BY_ID);
+#: - ``bpf_iter``: an iterator opened by BPF_ITER_CREATE; it has no ID and no
+#:   ObjType (it is a reader of a link, not an object), its fdinfo has no
+#:   bpf keys, so its type is None and its ID 0.
+BPF_FD_NAMES: dict[str, tuple[Optional[ObjType], bytes]] = {
+    "bpf-map": (ObjType.MAP, b"map_id"),
+    "bpf-prog": (ObjType.PROG, b"prog_id"),
+    "bpf_link": (ObjType.LINK, b"link_id"),
+    "bpf-link": (ObjType.LINK, b"link_id"),
+    "btf": (ObjType.BTF, b"btf_id"),
+    "bpf_iter": (None, b""),
+}
+
+# The readlink target -> (type, id key, name), for one dict lookup per descriptor.
+_TARGETS: dict[str, tuple[Optional[ObjType], bytes, str]] = {
+    f"anon_inode:{name}": (kind, key, name) for name, (kind, key) in BPF_FD_NAMES.items()
+}
+
+#: O_CLOEXEC as fdinfo's ``flags:`` shows it: the kernel ORs the descriptor's
+#: close-on-exec bit (kept in the fd table, not in the file) into f_flags there.
+O_CLOEXEC = os.O_CLOEXEC
+_O_ACCMODE = 0o3
+
+_MAP_TYPES = {int(t): t for t in MapType}
+_PROG_TYPES = {int(t): t for t in ProgramType}
+_LINK_TYPES = {t.kernel_name: t for t in LinkType}
+
+
+@dataclass(frozen=True, slots=True)
+class ProcFD:
+    """One bpf descriptor of a process, as /proc shows it (never opened by us).
+
+    ``type`` is the object's kind (None for a ``bpf_iter`` iterator, which is
+    no object); ``id`` the object's kernel ID (0 for an iterator);
+    ``anon_name`` the kernel's name of the descriptor (``bpf-map``,
+    ``bpf-prog``, ``bpf_link``, ``bpf-link``, ``btf``, ``bpf_iter``);
+    ``flags`` the open flags fdinfo shows (octal ``flags:``, close-on-exec
+    included) and ``cloexec`` whether the descriptor is close-on-exec.
+    ``map_type``/``prog_type``/``link_type`` are the object's type when the
+    descriptor is of that kind (a plain int when newer than our headers);
+    ``prog_id`` is a program's own ID, or the program a link holds (0 when
+    none); ``memlock`` the bytes charged to the object (maps and programs).
+    """
+
+    fd: int
+    type: Optional[ObjType]
+    id: int
+    flags: int
+    cloexec: bool
+    anon_name: str
+    map_type: Union[MapType, int, None] = None
+    prog_type: Union[ProgramType, int, None] = None
+    link_type: Union[LinkType, int, None] = None
+    prog_id: int = 0
+    memlock: Optional[int] = None
+
+    @property
+    def readable(self) -> bool:
+        """The descriptor allows reads (not opened write-only: BPF_F_WRONLY)."""
+        return self.flags & _O_ACCMODE != os.O_WRONLY
+
+    @property
+    def writable(self) -> bool:
+        """The descriptor allows writes (not opened read-only: BPF_F_RDONLY).
+
+        Only meaningful for maps: the kernel opens programs, links and BTF
+        with whatever mode it likes (a link fresh from BPF_LINK_CREATE reads
+        O_RDONLY in fdinfo and is still fully usable).
+        """
+        return self.flags & _O_ACCMODE != os.O_RDONLY
+
+    def __str__(self) -> str:
+        kind = self.type.value if self.type is not None else self.anon_name
+        return f"fd {self.fd}: bpf {kind} id {self.id}" + ("" if self.cloexec else " (no cloexec)")
+
+
+class Holder(NamedTuple):
+    """A process holding an object through one descriptor: ``(pid, comm, fd)``.
+
+    A named tuple, not a dataclass: the contract is the plain triple
+    (``for pid, comm, fd in holders()[key]``), and it compares equal to one.
+    """
+
+    pid: int
+    comm: str
+    fd: int
+
+
+# -- pure parsers (fuzzed: only ValueError on bad input) --------------------------------
+
+
+def parse_fd_target(target: str) -> Optional[tuple[Optional[ObjType], str]]:
+    """The bpf kind of a descriptor from its ``readlink /proc/PID/fd/N`` target.
+
+    Returns ``(type, anon_name)`` for a bpf descriptor (type None for
+    ``bpf_iter``), None for anything else (files, sockets, other anon inodes).
+    Pure; never raises for a str.
+    """
+    # bpf descriptors are anonymous inodes: the kernel names them
+    # "anon_inode:<name>" with no brackets (eventfd and friends read
+    # "anon_inode:[eventfd]"); real files, "socket:[N]", "pipe:[N]" and paths
+    # with a " (deleted)" suffix never match one of these exact strings.
+    hit = _TARGETS.get(target)
+    if hit is None:
+        return None
+    return hit[0], hit[2]
+
+
+def parse_fdinfo(data: bytes) -> dict[str, str]:
+    """Parse the text of /proc/PID/fdinfo/N into ``{key: value}``.
+
+    Every line is ``key:<tab>value``; values are kept as text (``flags`` is
+    octal, ``map_flags`` hex, IDs decimal, ``link_type`` a name). Pure.
+
+    Raises:
+        ValueError: a line without ``:``, a key that is not a plain word, or
+            bytes that are not text.
+    """
+    out: dict[str, str] = {}
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
+        # fdinfo of a bpf descriptor is ASCII, except the names some link
+        # types print (tp_name, target_name, path): keep those as UTF-8.
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"fdinfo is not text: {exc}") from None
+    for line in text.split("\n"):
+        if not line:
+            continue  # the text ends with a newline
+        key, sep, value = line.partition(":")
+        # Keys are C identifiers (map_id, prog_tag, ...); a line without one
+        # is not fdinfo (or the read was cut in the middle of a line).
+        if not sep or not key or not key.replace("_", "a").isalnum() or not key.isascii():
+            raise ValueError(f"fdinfo line {line!r} is not 'key:\\tvalue'")
+        out[key] = value.strip()
+    return out
+
+
+def _field(data: bytes, key: bytes) -> Optional[bytes]:
+    """The value of ``key`` in fdinfo text (at a line start), or None."""
+    # Keys are looked up at a line start ("\nmap_id:") so that "prog_id" does
+    # not match inside "owner_prog_id" or a value; "pos:" is always the first
+    # line, so every key we want has a newline before it.
+    at = data.find(b"\n" + key + b":")
+    if at < 0:
+        return None
+    start = at + len(key) + 2
+    end = data.find(b"\n", start)
+    return data[start:] if end < 0 else data[start:end]
+
+
+def _int(value: Optional[bytes], what: bytes, base: int = 10) -> int:
+    if value is None:
+        raise ValueError(f"fdinfo has no {what.decode()!r} line")
+    try:
+        return int(value, base)  # int() strips the tab after the colon
+    except ValueError:
+        raise ValueError(f"fdinfo {what.decode()!r} is not a number: {value!r}") from None
+
+
+def fd_record(fd: int, target: str, data: bytes) -> Optional[ProcFD]:
+    """Build the ProcFD of descriptor ``fd`` from its readlink target and fdinfo text.
+
+    Returns None when ``target`` is not a bpf descriptor. Pure.
+
+    Raises:
+        ValueError: the fdinfo text does not belong to a descriptor of that
+            kind (no ``flags:`` line, or no ID key such as ``map_id:``): the
+            descriptor was closed and its number reused between the readlink
+            and the fdinfo read, or the text is not fdinfo.
+    """
+    hit = _TARGETS.get(target)
+    if hit is None:
+        return None
+    kind, id_key, name = hit
+    # "flags:" is octal (the kernel prints it with %o), close-on-exec included.
+    flags = _int(_field(data, b"flags"), b"flags", 8)
+    map_type: Union[MapType, int, None] = None
+    prog_type: Union[ProgramType, int, None] = None
+    link_type: Union[LinkType, int, None] = None
+    prog_id = 0
+    memlock: Optional[int] = None
+    if kind is None:
+        obj_id = 0  # bpf_iter: no object ID, no bpf keys in its fdinfo
+    else:
+        # The ID key cross-checks the readlink name: a map's fdinfo has
+        # map_id, a program's prog_id, a link's link_id (and the prog_id of
+        # its program), BTF's btf_id. A missing key means the number now
+        # names another object than the one readlink saw.
+        obj_id = _int(_field(data, id_key), id_key)
+        if kind is ObjType.MAP:
+            t = _int(_field(data, b"map_type"), b"map_type")
+            map_type = _MAP_TYPES.get(t, t)  # a type newer than our headers: the number
+            raw = _field(data, b"memlock")
+            memlock = _int(raw, b"memlock") if raw is not None else None
+        elif kind is ObjType.PROG:
+            # A link's fdinfo has prog_id too; only link_id tells it apart.
+            if _field(data, b"link_id") is not None:
+                raise ValueError("fdinfo of a bpf-prog descriptor has a link_id line")
+            t = _int(_field(data, b"prog_type"), b"prog_type")
+            prog_type = _PROG_TYPES.get(t, t)
+            prog_id = obj_id
+            raw = _field(data, b"memlock")
+            memlock = _int(raw, b"memlock") if raw is not None else None
+        elif kind is ObjType.LINK:
+            # link_type is a name ("raw_tracepoint"); the kernel prints "<N>"
+            # for a type it has no name for.
+            raw = _field(data, b"link_type")
+            if raw is not None:
+                text = raw.strip().decode("ascii", "replace")
+                if text.startswith("<") and text.endswith(">"):
+                    n = _int(text[1:-1].encode(), b"link_type")
+                    link_type = LinkType(n) if n in LinkType._value2member_map_ else n
+                else:
+                    lt = _LINK_TYPES.get(text)
+                    if lt is None:
+                        raise ValueError(f"fdinfo link_type {text!r} is unknown")
+                    link_type = lt
+            # A detached link's program may be gone: then there is no prog_id.
+            raw = _field(data, b"prog_id")
+            prog_id = _int(raw, b"prog_id") if raw is not None else 0
+    return _build(fd, kind, obj_id, flags, name, map_type, prog_type, link_type, prog_id,
+                  memlock)
+
+
+_new = object.__new__
+# The slot setters of the frozen dataclass: building a ProcFD with them skips the
+# frozen __init__'s object.__setattr__ per field (this runs once per descriptor).
+(_s_fd, _s_type, _s_id, _s_flags, _s_cloexec, _s_anon_name, _s_map_type, _s_prog_type,
+ _s_link_type, _s_prog_id, _s_memlock) = (
+    getattr(ProcFD, f).__set__ for f in ProcFD.__dataclass_fields__)
+
+
+def _build(fd: int, kind: Optional[ObjType], obj_id: int, flags: int, name: str,
+           map_type: Union[MapType, int, None], prog_type: Union[ProgramType, int, None],
+           link_type: Union[LinkType, int, None], prog_id: int,
+           memlock: Optional[int]) -> ProcFD:
+    rec = _new(ProcFD)
+    _s_fd(rec, fd)
+    _s_type(rec, kind)
+    _s_id(rec, obj_id)
+    _s_flags(rec, flags)
+    _s_cloexec(rec, bool(flags & O_CLOEXEC))
+    _s_anon_name(rec, name)
+    _s_map_type(rec, map_type)
+    _s_prog_type(rec, prog_type)
+    _s_link_type(rec, link_type)
+    _s_prog_id(rec, prog_id)
+    _s_memlock(rec, memlock)
+    return rec
+
+
+# -- reading /proc ------------------------------------------------------------------------
+
+
+def _pid_dir(pid: PidLike, procfs_root: str) -> str:
+    # Only "self" or a number: a pid string is part of a path, and "../x"
+    # must not become one.
+    if isinstance(pid, bool):
+        raise TypeError("pid must be an int or 'self', not bool")
+    if isinstance(pid, int):
+        if pid <= 0:
+            raise ValueError(f"pid {pid} is not a process ID")
+        return f"{procfs_root}/{pid}"
+    if isinstance(pid, str) and (pid == "self" or (pid.isdigit() and pid.isascii()
+                                                    and int(pid) > 0)):
+        return f"{procfs_root}/{pid}"
+    raise ValueError(f"pid {pid!r} is not a process ID or 'self'")
+
+
+_READ = 4096
+_VANISHED = (_errno.ENOENT, _errno.ESRCH)
+
+
+def _read_at(name: str, dir_fd: int) -> bytes:
+    """Read a small /proc file relative to ``dir_fd``: one open, one read (mostly), one close."""
+    raw = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
+    try:
+        data = os.read(raw, _READ)
+        if len(data) < _READ:
+            return data
+        # Long fdinfo (kprobe_multi links list every address): read to the end.
+        parts = [data]
+        while True:
+            more = os.read(raw, 65536)
+            if not more:
+                return b"".join(parts)
+            parts.append(more)
+    finally:
+        os.close(raw)
+
+
+def _open_dir(path: str) -> int:
+    return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+
+
+def _scan(base: str) -> tuple[list[ProcFD], bool]:
+    """The bpf descriptors under ``base`` (/proc/PID); and whether any vanished meanwhile.
+
+    Raises OSError from opening or listing the fd directory (ENOENT: no such
+    process; EACCES: no ptrace access).
+    """
+    dir_fd = _open_dir(base + "/fd")
+    try:
+        # The listing is taken before anything is read or opened (the
+        # directory's own descriptor aside, which is no bpf descriptor), so
+        # scanning "self" never chases descriptors opened during the scan.
+        names = os.listdir(dir_fd)
+        out: list[ProcFD] = []
+        vanished = False
+        info_fd = -1
+        readlink = os.readlink
+        targets = _TARGETS
+        try:
+            for name in names:
+                try:
+                    target = readlink(name, dir_fd=dir_fd)
+                except OSError as exc:
+                    # Closed since the listing (or the process exited): skip it.
+                    if exc.errno in _VANISHED:
+                        vanished = True
+                        continue
+                    raise
+                if target not in targets:
+                    continue  # not bpf: the common case, decided by one dict lookup
+                rec = None
+                for _attempt in range(3):
+                    if info_fd < 0:
+                        info_fd = _open_dir(base + "/fdinfo")
+                    try:
+                        data = _read_at(name, info_fd)
+                        rec = fd_record(int(name), target, data)
+                        break
+                    except OSError as exc:
+                        if exc.errno not in _VANISHED:
+                            raise
+                        vanished = True
+                        break
+                    except ValueError:
+                        # The number was closed and reused between readlink
+                        # and fdinfo: look again at what it is now.
+                        try:
+                            target = readlink(name, dir_fd=dir_fd)
+                        except OSError as exc:
+                            if exc.errno not in _VANISHED:
+                                raise
+                            vanished = True
+                            break
+                        if target not in targets:
+                            break
+                if rec is not None:
+                    out.append(rec)
+        finally:
+            if info_fd >= 0:
+                os.close(info_fd)
+    finally:
+        os.close(dir_fd)
+    return out, vanished
+
+
+def _gone(pid: PidLike, what: str) -> ProcessGoneError:
+    return ProcessGoneError(_errno.ESRCH, f"{Op.PROCFS.value} pid {pid}: {what}",
+                            op=Op.PROCFS, obj=f"pid {pid}", reason=what)
+
+
+def _alive(base: str) -> bool:
+    """The process exists and has not exited (a zombie has exited: its descriptors are gone)."""
+    try:
+        with open(base + "/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    # The state follows the command name, which is in parentheses and may
+    # itself hold ") " : take the last ")".
+    state = stat[stat.rfind(b")") + 2:stat.rfind(b")") + 3]
+    return state not in (b"Z", b"X", b"x")
+
+
+def fds(pid: PidLike = "self", *, procfs_root: str = "/proc") -> list[ProcFD]:
+    """The bpf descriptors process ``pid`` holds, from /proc/PID/fd and /proc/PID/fdinfo.
+
+    ``pid`` is a process ID or "self". Ordered by descriptor number. The
+    target's descriptors are never touched (no pidfd_getfd, no open of
+    /proc/PID/fd/N) and no object is opened. Descriptors closed during the
+    scan are left out. Needs ptrace access to the process (root, or the same
+    user) to list its descriptors.
+
+    Raises:
+        ProcessGoneError: no such process, or it exited during the scan.
+        BPFPermissionError: /proc/PID/fd may not be read (no ptrace access).
+        ValueError: ``pid`` is neither a positive number nor "self".
+    """
+    base = _pid_dir(pid, procfs_root)
+    try:
+        out, vanished = _scan(base)
+    except OSError as exc:
+        if exc.errno in _VANISHED:
+            raise _gone(pid, "no such process") from None
+        if exc.errno in (_errno.EACCES, _errno.EPERM):
+            raise BPFPermissionError(
+                exc.errno, f"{Op.PROCFS.value} pid {pid}: cannot read {base}/fd (needs root "
+                "or ptrace access to the process)", op=Op.PROCFS, obj=f"pid {pid}",
+                reason="permission denied", filename=f"{base}/fd") from None
+        raise
+    if pid != "self" and (vanished or not out) and not _alive(base):
+        # Something vanished, or nothing was found: tell "the process exited"
+        # (its descriptors were all closed) from "it holds no bpf objects".
+        raise _gone(pid, "the process exited during the scan")
+    out.sort(key=_by_fd)
+    return out
+
+
+def _by_fd(rec: ProcFD) -> int:
+    return rec.fd
+
+
+def _pids(procfs_root: str) -> Iterable[str]:
+    with os.scandir(procfs_root) as it:
+        for entry in it:
+            name = entry.name
+            if name.isdigit():
+                yield name
+
+
+def _comm(base: str) -> Optional[str]:
+    try:
+        with open(base + "/comm", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    # comm is up to 15 bytes of whatever the process set, newline-terminated;
+    # it need not be UTF-8.
+    return data.rstrip(b"\n").decode("utf-8", "replace")
+
+
+def holders(*, procfs_root: str = "/proc") -> dict[tuple[ObjType, int], list[Holder]]:
+    """For every bpf object held by a process: which processes hold it, through which descriptors.
+
+    What bpftool shows as "pids", with descriptor numbers: ``{(ObjType.MAP,
+    42): [Holder(pid=1234, comm='agent', fd=7), ...]}``, each list ordered by
+    pid and fd. Every process under ``procfs_root`` is scanned, this one
+    included; processes that exit during the scan, and those whose
+    descriptors may not be read (not root), are left out. Descriptors are
+    read from the thread-group leader's fd table (/proc/PID/fd), which all
+    threads share unless one unshared it. Iterator descriptors (``bpf_iter``)
+    hold no object of their own and are not listed.
+    """
+    out: dict[tuple[ObjType, int], list[Holder]] = {}
+    for name in _pids(procfs_root):
+        base = f"{procfs_root}/{name}"
+        try:
+            recs, _vanished = _scan(base)
+        except OSError as exc:
+            if exc.errno in _VANISHED or exc.errno in (_errno.EACCES, _errno.EPERM):
+                continue  # exited, or not ours to read
+            raise
+        if not recs:
+            continue
+        comm = _comm(base)
+        if comm is None:
+            continue  # exited after its descriptors were read
+        pid = int(name)
+        for rec in recs:
+            if rec.type is None:
+                continue
+            out.setdefault((rec.type, rec.id), []).append(Holder(pid, comm, rec.fd))
+    for held in out.values():
+        held.sort(key=_holder_order)
+    return out
+
+
+def _holder_order(h: Holder) -> tuple[int, int]:
+    return (h.pid, h.fd)
