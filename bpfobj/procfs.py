@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import errno as _errno
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple, Optional, Union
 
@@ -72,6 +72,7 @@ _O_ACCMODE = 0o3
 _MAP_TYPES = {int(t): t for t in MapType}
 _PROG_TYPES = {int(t): t for t in ProgramType}
 _LINK_TYPES = {t.kernel_name: t for t in LinkType}
+_LINK_NUMBERS = {int(t): t for t in LinkType}
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,91 +187,140 @@ def parse_fdinfo(data: bytes) -> dict[str, str]:
     return out
 
 
-def _field(data: bytes, key: bytes) -> Optional[bytes]:
-    """The value of ``key`` in fdinfo text (at a line start), or None."""
+def _field(data: bytes, needle: bytes) -> Optional[bytes]:
+    """The value on the fdinfo line that starts with ``needle`` (``b"\\nmap_id:"``), or None."""
     # Keys are looked up at a line start ("\nmap_id:") so that "prog_id" does
     # not match inside "owner_prog_id" or a value; "pos:" is always the first
     # line, so every key we want has a newline before it.
-    at = data.find(b"\n" + key + b":")
+    at = data.find(needle)
     if at < 0:
         return None
-    start = at + len(key) + 2
+    start = at + len(needle)
     end = data.find(b"\n", start)
     return data[start:] if end < 0 else data[start:end]
 
 
-def _int(value: Optional[bytes], what: bytes, base: int = 10) -> int:
+def _int(value: Optional[bytes], what: str, base: int = 10) -> int:
     if value is None:
-        raise ValueError(f"fdinfo has no {what.decode()!r} line")
+        raise ValueError(f"fdinfo has no {what!r} line")
     try:
-        return int(value, base)  # int() strips the tab after the colon
+        # int() strips the tab after the colon; a sign or "_" is no fdinfo number.
+        n = int(value, base)
     except ValueError:
-        raise ValueError(f"fdinfo {what.decode()!r} is not a number: {value!r}") from None
+        raise ValueError(f"fdinfo {what!r} is not a number: {value[:40]!r}") from None
+    if n < 0 or b"_" in value:
+        raise ValueError(f"fdinfo {what!r} is not a number: {value[:40]!r}")
+    return n
+
+
+def _optional_int(value: Optional[bytes], what: str) -> Optional[int]:
+    return None if value is None else _int(value, what)
+
+
+def _flags(data: bytes) -> int:
+    # "flags:" is octal (the kernel prints f_flags with %o), close-on-exec
+    # included: fdinfo ORs the fd table's close-on-exec bit into it.
+    return _int(_field(data, b"\nflags:"), "flags", 8)
+
+
+def _map_record(fd: int, data: bytes, name: str) -> ProcFD:
+    # The hot path (processes leak maps by the thousand), written out: three
+    # finds and three int() calls. fdinfo text always ends with a newline,
+    # so each value found ends at one.
+    if not data.endswith(b"\n"):
+        raise ValueError("fdinfo text does not end with a newline")
+    f = data.find(b"\nflags:")
+    t = data.find(b"\nmap_type:")
+    i = data.find(b"\nmap_id:")
+    if f < 0 or t < 0 or i < 0:
+        raise ValueError("fdinfo of a bpf-map descriptor lacks flags, map_type or map_id")
+    find = data.find
+    try:
+        flags = int(data[f + 7:find(b"\n", f + 7)], 8)
+        kind = int(data[t + 10:find(b"\n", t + 10)])
+        map_id = int(data[i + 8:find(b"\n", i + 8)])
+    except ValueError:
+        raise ValueError("fdinfo of a bpf-map descriptor has a bad number") from None
+    if flags < 0 or kind < 0 or map_id < 0:
+        raise ValueError("fdinfo of a bpf-map descriptor has a negative number")
+    m = find(b"\nmemlock:")
+    memlock = None if m < 0 else _int(data[m + 9:find(b"\n", m + 9)], "memlock")
+    return _build(fd, ObjType.MAP, map_id, flags, name, _MAP_TYPES.get(kind, kind), None, None,
+                  0, memlock)  # a map type newer than our headers: the number
+
+
+def _prog_record(fd: int, data: bytes, name: str) -> ProcFD:
+    # A link's fdinfo has prog_id too; only link_id tells it apart.
+    if b"\nlink_id:" in data:
+        raise ValueError("fdinfo of a bpf-prog descriptor has a link_id line")
+    prog_id = _int(_field(data, b"\nprog_id:"), "prog_id")
+    t = _int(_field(data, b"\nprog_type:"), "prog_type")
+    return _build(fd, ObjType.PROG, prog_id, _flags(data), name, None, _PROG_TYPES.get(t, t),
+                  None, prog_id, _optional_int(_field(data, b"\nmemlock:"), "memlock"))
+
+
+def _link_type(raw: Optional[bytes]) -> Union[LinkType, int, None]:
+    if raw is None:
+        return None
+    # link_type is a name ("raw_tracepoint"); the kernel prints "<N>" for a
+    # type it has no name for.
+    text = raw.strip().decode("ascii", "replace")
+    if text.startswith("<") and text.endswith(">"):
+        n = _int(text[1:-1].encode(), "link_type")
+        return _LINK_NUMBERS.get(n, n)
+    lt = _LINK_TYPES.get(text)
+    if lt is None:
+        raise ValueError(f"fdinfo link_type {text[:40]!r} is unknown")
+    return lt
+
+
+def _link_record(fd: int, data: bytes, name: str) -> ProcFD:
+    link_id = _int(_field(data, b"\nlink_id:"), "link_id")
+    # A link whose program is gone (detached, some types) has no prog_id line.
+    prog_id = _optional_int(_field(data, b"\nprog_id:"), "prog_id") or 0
+    return _build(fd, ObjType.LINK, link_id, _flags(data), name, None, None,
+                  _link_type(_field(data, b"\nlink_type:")), prog_id, None)
+
+
+def _btf_record(fd: int, data: bytes, name: str) -> ProcFD:
+    return _build(fd, ObjType.BTF, _int(_field(data, b"\nbtf_id:"), "btf_id"), _flags(data),
+                  name, None, None, None, 0, None)
+
+
+def _iter_record(fd: int, data: bytes, name: str) -> ProcFD:
+    # bpf_iter: no object ID, no bpf keys in its fdinfo.
+    return _build(fd, None, 0, _flags(data), name, None, None, None, 0, None)
+
+
+_RECORDERS: dict[Optional[ObjType], Callable[[int, bytes, str], ProcFD]] = {
+    ObjType.MAP: _map_record, ObjType.PROG: _prog_record, ObjType.LINK: _link_record,
+    ObjType.BTF: _btf_record, None: _iter_record,
+}
+
+# The readlink target -> (record builder, name): one dict lookup per descriptor.
+_FAST: dict[str, tuple[Callable[[int, bytes, str], ProcFD], str]] = {
+    target: (_RECORDERS[kind], name) for target, (kind, _key, name) in _TARGETS.items()
+}
 
 
 def fd_record(fd: int, target: str, data: bytes) -> Optional[ProcFD]:
     """Build the ProcFD of descriptor ``fd`` from its readlink target and fdinfo text.
 
-    Returns None when ``target`` is not a bpf descriptor. Pure.
+    Returns None when ``target`` is not a bpf descriptor. The ID key
+    cross-checks the readlink name: a map's fdinfo has ``map_id``, a
+    program's ``prog_id`` (and no ``link_id``), a link's ``link_id`` (and the
+    ``prog_id`` of its program), BTF's ``btf_id``. Pure.
 
     Raises:
         ValueError: the fdinfo text does not belong to a descriptor of that
-            kind (no ``flags:`` line, or no ID key such as ``map_id:``): the
-            descriptor was closed and its number reused between the readlink
-            and the fdinfo read, or the text is not fdinfo.
+            kind (no ``flags:`` line, no ID key, a number that is not one):
+            the descriptor was closed and its number reused between the
+            readlink and the fdinfo read, or the text is not fdinfo.
     """
-    hit = _TARGETS.get(target)
+    hit = _FAST.get(target)
     if hit is None:
         return None
-    kind, id_key, name = hit
-    # "flags:" is octal (the kernel prints it with %o), close-on-exec included.
-    flags = _int(_field(data, b"flags"), b"flags", 8)
-    map_type: Union[MapType, int, None] = None
-    prog_type: Union[ProgramType, int, None] = None
-    link_type: Union[LinkType, int, None] = None
-    prog_id = 0
-    memlock: Optional[int] = None
-    if kind is None:
-        obj_id = 0  # bpf_iter: no object ID, no bpf keys in its fdinfo
-    else:
-        # The ID key cross-checks the readlink name: a map's fdinfo has
-        # map_id, a program's prog_id, a link's link_id (and the prog_id of
-        # its program), BTF's btf_id. A missing key means the number now
-        # names another object than the one readlink saw.
-        obj_id = _int(_field(data, id_key), id_key)
-        if kind is ObjType.MAP:
-            t = _int(_field(data, b"map_type"), b"map_type")
-            map_type = _MAP_TYPES.get(t, t)  # a type newer than our headers: the number
-            raw = _field(data, b"memlock")
-            memlock = _int(raw, b"memlock") if raw is not None else None
-        elif kind is ObjType.PROG:
-            # A link's fdinfo has prog_id too; only link_id tells it apart.
-            if _field(data, b"link_id") is not None:
-                raise ValueError("fdinfo of a bpf-prog descriptor has a link_id line")
-            t = _int(_field(data, b"prog_type"), b"prog_type")
-            prog_type = _PROG_TYPES.get(t, t)
-            prog_id = obj_id
-            raw = _field(data, b"memlock")
-            memlock = _int(raw, b"memlock") if raw is not None else None
-        elif kind is ObjType.LINK:
-            # link_type is a name ("raw_tracepoint"); the kernel prints "<N>"
-            # for a type it has no name for.
-            raw = _field(data, b"link_type")
-            if raw is not None:
-                text = raw.strip().decode("ascii", "replace")
-                if text.startswith("<") and text.endswith(">"):
-                    n = _int(text[1:-1].encode(), b"link_type")
-                    link_type = LinkType(n) if n in LinkType._value2member_map_ else n
-                else:
-                    lt = _LINK_TYPES.get(text)
-                    if lt is None:
-                        raise ValueError(f"fdinfo link_type {text!r} is unknown")
-                    link_type = lt
-            # A detached link's program may be gone: then there is no prog_id.
-            raw = _field(data, b"prog_id")
-            prog_id = _int(raw, b"prog_id") if raw is not None else 0
-    return _build(fd, kind, obj_id, flags, name, map_type, prog_type, link_type, prog_id,
-                  memlock)
+    return hit[0](fd, data, hit[1])
 
 
 _new = object.__new__
@@ -300,6 +350,12 @@ def _build(fd: int, kind: Optional[ObjType], obj_id: int, flags: int, name: str,
     return rec
 
 
+def _renumbered(rec: ProcFD, fd: int) -> ProcFD:
+    """A copy of ``rec`` for descriptor ``fd`` (another descriptor of the same object)."""
+    return _build(fd, rec.type, rec.id, rec.flags, rec.anon_name, rec.map_type, rec.prog_type,
+                  rec.link_type, rec.prog_id, rec.memlock)
+
+
 # -- reading /proc ------------------------------------------------------------------------
 
 
@@ -327,15 +383,7 @@ def _read_at(name: str, dir_fd: int) -> bytes:
     raw = os.open(name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=dir_fd)
     try:
         data = os.read(raw, _READ)
-        if len(data) < _READ:
-            return data
-        # Long fdinfo (kprobe_multi links list every address): read to the end.
-        parts = [data]
-        while True:
-            more = os.read(raw, 65536)
-            if not more:
-                return b"".join(parts)
-            parts.append(more)
+        return _read_rest(raw, data) if len(data) == _READ else data
     finally:
         os.close(raw)
 
@@ -351,61 +399,103 @@ def _scan(base: str) -> tuple[list[ProcFD], bool]:
     process; EACCES: no ptrace access).
     """
     dir_fd = _open_dir(base + "/fd")
+    info_fd = -1
+    out: list[ProcFD] = []
+    vanished = False
     try:
         # The listing is taken before anything is read or opened (the
         # directory's own descriptor aside, which is no bpf descriptor), so
         # scanning "self" never chases descriptors opened during the scan.
         names = os.listdir(dir_fd)
-        out: list[ProcFD] = []
-        vanished = False
-        info_fd = -1
-        readlink = os.readlink
-        targets = _TARGETS
-        try:
-            for name in names:
-                try:
-                    target = readlink(name, dir_fd=dir_fd)
-                except OSError as exc:
-                    # Closed since the listing (or the process exited): skip it.
-                    if exc.errno in _VANISHED:
-                        vanished = True
-                        continue
+        # The loop runs once per descriptor (10,000 in a leaking process):
+        # names bound locally, one dict lookup decides "not bpf", and a bpf
+        # descriptor costs readlink + open/read/close of its fdinfo, all
+        # relative to directory descriptors (no /proc path walk per file).
+        readlink, os_open, os_read, os_close = os.readlink, os.open, os.read, os.close
+        fast = _FAST
+        flags = os.O_RDONLY | os.O_CLOEXEC
+        append = out.append
+        seen: dict[tuple[bytes, str], ProcFD] = {}
+        for name in names:
+            try:
+                target = readlink(name, dir_fd=dir_fd)
+            except OSError as exc:
+                # Closed since the listing (or the process exited): skip it.
+                if exc.errno not in _VANISHED:
                     raise
-                if target not in targets:
-                    continue  # not bpf: the common case, decided by one dict lookup
-                rec = None
-                for _attempt in range(3):
-                    if info_fd < 0:
-                        info_fd = _open_dir(base + "/fdinfo")
-                    try:
-                        data = _read_at(name, info_fd)
-                        rec = fd_record(int(name), target, data)
-                        break
-                    except OSError as exc:
-                        if exc.errno not in _VANISHED:
-                            raise
-                        vanished = True
-                        break
-                    except ValueError:
-                        # The number was closed and reused between readlink
-                        # and fdinfo: look again at what it is now.
-                        try:
-                            target = readlink(name, dir_fd=dir_fd)
-                        except OSError as exc:
-                            if exc.errno not in _VANISHED:
-                                raise
-                            vanished = True
-                            break
-                        if target not in targets:
-                            break
-                if rec is not None:
-                    out.append(rec)
-        finally:
-            if info_fd >= 0:
-                os.close(info_fd)
+                vanished = True
+                continue
+            hit = fast.get(target)
+            if hit is None:
+                continue  # not bpf: the common case
+            if info_fd < 0:
+                info_fd = _open_dir(base + "/fdinfo")
+            try:
+                raw = os_open(name, flags, dir_fd=info_fd)
+            except OSError as exc:
+                if exc.errno not in _VANISHED:
+                    raise
+                vanished = True
+                continue
+            try:
+                data = os_read(raw, _READ)
+                if len(data) == _READ:
+                    data = _read_rest(raw, data)
+            finally:
+                os_close(raw)
+            # Descriptors of one object (dups, the usual leak) have the same
+            # fdinfo text, flags included: parse it once, copy it per number.
+            key = (data, hit[1])
+            same = seen.get(key)
+            if same is not None:
+                append(_renumbered(same, int(name)))
+                continue
+            try:
+                rec = hit[0](int(name), data, hit[1])
+                seen[key] = rec
+                append(rec)
+            except ValueError:
+                # The number was closed and reused by another object between
+                # readlink and fdinfo: look again at what it is now.
+                rec = _reread(name, dir_fd, info_fd)
+                if rec is None:
+                    vanished = True
+                else:
+                    append(rec)
     finally:
         os.close(dir_fd)
+        if info_fd >= 0:
+            os.close(info_fd)
     return out, vanished
+
+
+def _read_rest(raw: int, first: bytes) -> bytes:
+    # Long fdinfo (kprobe_multi links list every address): read to the end.
+    parts = [first]
+    while True:
+        more = os.read(raw, 65536)
+        if not more:
+            return b"".join(parts)
+        parts.append(more)
+
+
+def _reread(name: str, dir_fd: int, info_fd: int) -> Optional[ProcFD]:
+    """Read descriptor ``name`` again (up to twice); None when it vanished or is no longer bpf."""
+    for _attempt in range(2):
+        try:
+            target = os.readlink(name, dir_fd=dir_fd)
+            if target not in _FAST:
+                return None
+            data = _read_at(name, info_fd)
+        except OSError as exc:
+            if exc.errno not in _VANISHED:
+                raise
+            return None
+        try:
+            return fd_record(int(name), target, data)
+        except ValueError:
+            continue
+    return None
 
 
 def _gone(pid: PidLike, what: str) -> ProcessGoneError:
