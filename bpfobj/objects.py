@@ -14,8 +14,8 @@ it: GET_FD_BY_ID then answers ENOENT, and the object is skipped. Needs root
 from __future__ import annotations
 
 import errno as _errno
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, TypeVar, Union
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Optional, TypeVar, Union
 
 from . import _sys
 from ._types import ObjType
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from .map import MapInfo
     from .prog import ProgramInfo
 
-__all__ = ["btfs", "ids", "links", "maps", "programs"]
+__all__ = ["btfs", "from_ids", "ids", "links", "maps", "programs"]
 
 T = TypeVar("T")
 KindLike = Union[ObjType, str]
@@ -59,13 +59,15 @@ def ids(kind: KindLike) -> Iterator[int]:
         last = nxt
 
 
-def _each(kind: str, read: Callable[[FD, str], T]) -> Iterator[T]:
+def _each(kind: str, read: Callable[[FD, str], T],
+          id_list: Optional[Iterable[int]] = None) -> Iterator[T]:
     """Open each object of ``kind`` by ID, read it with ``read``, close it, yield the result.
 
-    No descriptor is held between items: each is closed before its result is
-    yielded, so a consumer that stops early leaks nothing.
+    ``id_list`` defaults to every ID (``ids(kind)``). No descriptor is held
+    between items: each is closed before its result is yielded, so a
+    consumer that stops early leaks nothing.
     """
-    for obj_id in ids(kind):
+    for obj_id in ids(kind) if id_list is None else id_list:
         what = f"{kind} id {obj_id}"
         try:
             fd = _sys.get_fd_by_id(kind, obj_id)
@@ -109,6 +111,31 @@ def _wrapper(name: str) -> "type[object] | object":
     return BTF
 
 
+_READERS: dict[str, Callable[[FD, str], Any]] = {}
+
+
+def _reader(kind: str) -> Callable[[FD, str], Any]:
+    read = _READERS.get(kind)
+    if read is None:
+        read = _READERS[kind] = _read_map if kind == "map" else _read_with(kind)
+    return read
+
+
+def from_ids(kind: KindLike, id_list: Iterable[int]) -> Iterator[Any]:
+    """Yield the info of each object of this kind among ``id_list`` that exists (GET_FD_BY_ID).
+
+    IDs of objects that no longer exist (ENOENT) are skipped, as ``maps()``
+    and friends skip objects freed during their walk. Yields MapInfo,
+    ProgramInfo, LinkInfo or BTFInfo by ``kind``, in the order of ``id_list``.
+
+    Raises:
+        BPFPermissionError: needs root or CAP_SYS_ADMIN.
+        ValueError: an ID outside 0..2**32-1.
+    """
+    name = _kind(kind)
+    return _each(name, _reader(name), id_list)
+
+
 def maps() -> Iterator[MapInfo]:
     """Yield the MapInfo of every map on the system, by ID (GET_NEXT_ID, GET_FD_BY_ID, info).
 
@@ -128,7 +155,7 @@ def programs() -> Iterator[ProgramInfo]:
     Raises:
         BPFPermissionError: needs root or CAP_SYS_ADMIN.
     """
-    return _each("prog", _read_with("prog"))  # type: ignore[arg-type]
+    return _each("prog", _reader("prog"))  # type: ignore[arg-type]
 
 
 def links() -> Iterator[LinkInfo]:
@@ -139,7 +166,7 @@ def links() -> Iterator[LinkInfo]:
     Raises:
         BPFPermissionError: needs root or CAP_SYS_ADMIN.
     """
-    return _each("link", _read_with("link"))  # type: ignore[arg-type]
+    return _each("link", _reader("link"))  # type: ignore[arg-type]
 
 
 def btfs() -> Iterator[BTFInfo]:
@@ -150,4 +177,4 @@ def btfs() -> Iterator[BTFInfo]:
     Raises:
         BPFPermissionError: needs root or CAP_SYS_ADMIN.
     """
-    return _each("btf", _read_with("btf"))  # type: ignore[arg-type]
+    return _each("btf", _reader("btf"))  # type: ignore[arg-type]
