@@ -17,8 +17,10 @@ number.
 
 from __future__ import annotations
 
+import contextlib
 import errno as _errno
 import os
+import signal
 import struct
 from collections.abc import Iterator
 from typing import Any, Callable, Optional, Union
@@ -676,6 +678,20 @@ def get_fd_by_id(kind: str, obj_id: int, open_flags: int = 0) -> FD:
 # -- programs ---------------------------------------------------------------------
 
 
+#: BPF_PROG_LOAD tries with signals deliverable before one with them blocked.
+_LOAD_TRIES = 10
+
+
+@contextlib.contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """Block every blockable signal in this thread; restore the old mask after."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def prog_load(
     *,
     prog_type: int,
@@ -723,13 +739,26 @@ def prog_load(
         with _borrow_opt(attach_prog_fd) as target, _borrow_opt(prog_btf_fd) as btf:
             attr.attach_prog_fd = target
             attr.prog_btf_fd = btf
-            while True:
-                rc = _bpf(lib.BPF_PROG_LOAD, attr)
-                if rc != -_errno.EAGAIN:
+            # The verifier gives up with EAGAIN (EINTR before it runs) when a signal
+            # is pending, and the next try starts from scratch: a signal that comes
+            # faster than verification ends would livelock an unbounded retry. So
+            # after a few tries the last one runs with signals blocked; they are
+            # delivered (and Python's handlers run) as soon as it returns.
+            rc = _bpf(lib.BPF_PROG_LOAD, attr, max_eintr=_LOAD_TRIES)
+            for _ in range(_LOAD_TRIES):
+                if rc not in (-_errno.EAGAIN, -_errno.EINTR):
                     break
+                rc = _bpf(lib.BPF_PROG_LOAD, attr, max_eintr=_LOAD_TRIES)
+            if rc in (-_errno.EAGAIN, -_errno.EINTR):
+                with _signals_blocked():
+                    rc = _bpf(lib.BPF_PROG_LOAD, attr, max_eintr=_LOAD_TRIES)
         return rc, (_cstr(log) if level else "")
 
     rc, log = load(log_level, log_size or (1 << 20 if log_level else 0))
+    if rc in (-_errno.EAGAIN, -_errno.EINTR):  # pragma: no cover - only a fatal signal
+        raise BPFError(-rc, f"{Op.PROG_LOAD.value} {obj}: verification was interrupted by "
+                       "signals, also with signals blocked", op=Op.PROG_LOAD,
+                       obj=str(obj), reason="interrupted by signals")
     if rc == -_errno.ENOSPC and log_level:
         rc, log = load(log_level, 1 << 24)
     if rc < 0 and rc not in (-_errno.EPERM, -_errno.ENOMEM, -_errno.EMFILE) and not log_level:

@@ -9,6 +9,7 @@ import os
 import signal
 import struct
 import subprocess
+import sys
 import time
 from dataclasses import FrozenInstanceError
 
@@ -451,3 +452,33 @@ def test_info_with_statistics_equals_bpftool(bpftool: str) -> None:
         assert j["jited"] == (info.jited_len > 0)
         assert j.get("recursion_misses", 0) == info.recursion_misses
         assert j["type"] == "xdp" and j["name"] == "xdp_pass" and j["tag"] == info.tag
+
+
+LOAD_UNDER_SIGNALS = """
+import signal, sys, time
+from bpfobj import Program, ProgramSpec, ProgramType
+insns = bytes([0xB7, 0, 0, 0, 0, 0, 0, 0]) * 50000 + bytes([0x95]) + bytes(7)
+seen = [0]
+def handler(signum, frame):
+    seen[0] += 1
+signal.signal(signal.SIGALRM, handler)
+signal.setitimer(signal.ITIMER_REAL, 0.0005, 0.0005)
+for _ in range(5):
+    Program.load(ProgramSpec(ProgramType.XDP, insns)).close()
+before = seen[0]
+time.sleep(0.05)
+signal.setitimer(signal.ITIMER_REAL, 0, 0)
+assert seen[0] > before, "signals still blocked after the load"
+assert not signal.pthread_sigmask(signal.SIG_BLOCK, []), "signal mask not restored"
+print("loaded", seen[0])
+"""
+
+
+def test_load_finishes_under_signals_faster_than_the_verifier() -> None:
+    # Verifying 50000 instructions takes longer than the 0.5 ms between two SIGALRMs:
+    # the kernel gives up with EAGAIN on every try, and an unbounded retry never ends.
+    # A child process, so that a livelock is a timeout, not a hung test run.
+    out = subprocess.run([sys.executable, "-c", LOAD_UNDER_SIGNALS], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("loaded")
