@@ -482,3 +482,60 @@ def test_load_finishes_under_signals_faster_than_the_verifier() -> None:
                          text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("loaded")
+
+
+#: What each key of ``bpftool -j prog show`` must equal in ProgramInfo.
+BPFTOOL_KEYS = {
+    "id": lambda i: i.id,
+    "type": lambda i: i.type.kernel_name,
+    "name": lambda i: i.name,
+    "tag": lambda i: i.tag,
+    "gpl_compatible": lambda i: i.gpl_compatible,
+    "uid": lambda i: i.created_by_uid,
+    "bytes_xlated": lambda i: i.xlated_len,
+    "jited": lambda i: i.jited_len > 0,
+    "bytes_jited": lambda i: i.jited_len,
+    "map_ids": lambda i: list(i.map_ids),
+    "btf_id": lambda i: i.btf_id,
+    "run_time_ns": lambda i: i.run_time_ns,
+    "run_cnt": lambda i: i.run_count,
+    "recursion_misses": lambda i: i.recursion_misses,
+    "verified_insns": lambda i: i.verified_insns,
+}
+#: Keys bpftool prints from elsewhere than bpf_prog_info (fdinfo, its own clock, pins).
+BPFTOOL_OTHER = {"bytes_memlock", "loaded_at", "pids", "pinned"}
+
+
+@pytest.mark.bpftool
+@pytest.mark.parametrize(("ptype", "extra"), [
+    (ProgramType.SOCKET_FILTER, {}),
+    (ProgramType.XDP, {"license": "Proprietary"}),
+    (ProgramType.KPROBE, {}),
+    (ProgramType.SCHED_CLS, {"license": "Dual MIT/GPL"}),
+    (ProgramType.CGROUP_SKB, {"expected_attach_type": bpfobj.AttachType.CGROUP_INET_INGRESS}),
+    (ProgramType.RAW_TRACEPOINT, {}),
+])
+def test_every_bpftool_key_equals_info(bpftool: str, ptype: ProgramType,
+                                       extra: dict[str, object]) -> None:
+    from bpfobj.prog import enable_stats
+
+    with Map.create(MapSpec(MapType.HASH, 4, 8, 4, name="parity")) as m, enable_stats():
+        insns = ld_map_fd(1, m.fd) + mov_r0(1) + EXIT
+        spec = ProgramSpec(ptype, insns, name=f"p_{ptype.kernel_name}"[:15], **extra)
+        with Program.load(spec) as p:
+            if ptype in (ProgramType.SOCKET_FILTER, ProgramType.SCHED_CLS):
+                p.test_run(bytes(14), repeat=3)
+            info = p.info()
+            map_id = m.info().id
+            out = subprocess.run([bpftool, "-j", "prog", "show", "id", str(info.id)],
+                                 capture_output=True, text=True, check=True)
+    j = json.loads(out.stdout)
+    unknown = set(j) - set(BPFTOOL_KEYS) - BPFTOOL_OTHER
+    assert not unknown, f"bpftool prints keys we do not compare: {unknown}"
+    for key, value in j.items():
+        if key in BPFTOOL_KEYS:
+            assert value == BPFTOOL_KEYS[key](info), key
+    assert abs(j["loaded_at"] - info.loaded_at) <= 2
+    assert info.map_ids == (map_id,)
+    if ptype in (ProgramType.SOCKET_FILTER, ProgramType.SCHED_CLS):
+        assert j["run_cnt"] == info.run_count == 3
