@@ -149,13 +149,19 @@ def _prog_type(value: int) -> ProgramType:
         return value  # type: ignore[return-value]  # newer than our headers
 
 
-def _explain_load_error(exc: BPFError, what: str) -> BPFError:
+def _explain_load_error(exc: BPFError, what: str, count: int) -> BPFError:
     """Say what a BPF_PROG_LOAD error means when the verifier never ran.
 
-    EINVAL with an empty log: the kernel refused the attributes before
-    verifying anything. EPERM for a process that has CAP_BPF or CAP_SYS_ADMIN:
-    "needs root" would mislead. Returns ``exc`` itself otherwise.
+    E2BIG with an empty log: too many instructions. EINVAL with an empty log:
+    the kernel refused the attributes before verifying anything. EPERM for a
+    process that has CAP_BPF or CAP_SYS_ADMIN: "needs root" would mislead.
+    Returns ``exc`` itself otherwise.
     """
+    if isinstance(exc, VerifierError) and not exc.log.strip() and exc.errno == _errno.E2BIG:
+        return VerifierError(
+            exc.errno, f"program load {what}: too many instructions ({count}; the kernel "
+            "takes at most 1000000, or 4096 without CAP_BPF)", log="", op=exc.op,
+            obj=exc.obj, reason=exc.strerror or "")
     if isinstance(exc, VerifierError) and not exc.log.strip():
         return VerifierError(
             exc.errno or _errno.EINVAL,
@@ -246,7 +252,7 @@ class Program(BPFObject):
                 log_size=spec.log_size, obj=what,
             )
         except (VerifierError, BPFPermissionError) as exc:
-            raise _explain_load_error(exc, what) from None
+            raise _explain_load_error(exc, what, len(insns) // 8) from None
         prog = cls._adopting(fd, check_type=False)
         prog.verifier_log = log
         return prog

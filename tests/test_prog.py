@@ -539,3 +539,26 @@ def test_every_bpftool_key_equals_info(bpftool: str, ptype: ProgramType,
     assert info.map_ids == (map_id,)
     if ptype in (ProgramType.SOCKET_FILTER, ProgramType.SCHED_CLS):
         assert j["run_cnt"] == info.run_count == 3
+
+
+@pytest.mark.parametrize(("insns", "reason"), [
+    (mov_r0(0) + call(99999) + EXIT, "invalid func unknown#99999"),
+    (mov_r0(0) + ins(0xFF) + EXIT, "unknown opcode ff"),
+    (mov_r0(0) + ins(0x05, off=5) + EXIT, "jump out of range"),
+    (mov_r0(0), "last insn is not an exit or jmp"),
+    (ins(0x61, 0, 1, 4096) + EXIT, "invalid bpf_context access"),
+])
+def test_invalid_instructions_give_the_verifiers_reason(insns: bytes, reason: str) -> None:
+    before = open_fds()
+    with pytest.raises(VerifierError) as info:
+        Program.load(ProgramSpec(ProgramType.XDP, insns, name="bad"))
+    assert reason in info.value.log
+    assert reason in str(info.value)
+    assert str(info.value).startswith("program load XDP(bad): verifier rejected the program")
+    assert open_fds() == before
+
+
+def test_too_many_instructions() -> None:
+    with pytest.raises(VerifierError, match=r"too many instructions \(1000002;") as info:
+        Program.load(ProgramSpec(ProgramType.XDP, mov_r0(0) * 1000001 + EXIT))
+    assert info.value.errno == errno.E2BIG
