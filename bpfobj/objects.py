@@ -90,8 +90,8 @@ def _read_map(fd: FD, what: str) -> MapInfo:
     return _map_info(_sys.parse_map_info(_sys.map_info_bytes(fd, what)))
 
 
-def _read_with(cls_name: str) -> Callable[[FD, str], object]:
-    def read(fd: FD, what: str) -> object:
+def _read_with(cls_name: str) -> Callable[[FD, str], Any]:
+    def read(fd: FD, what: str) -> Any:
         cls = _wrapper(cls_name)
         # The wrapper owns a duplicate (closed by ``with``; by _adopting on error);
         # the caller closes ``fd``.
@@ -100,7 +100,7 @@ def _read_with(cls_name: str) -> Callable[[FD, str], object]:
     return read
 
 
-def _wrapper(name: str) -> "type[object] | object":
+def _wrapper(name: str) -> Any:
     if name == "prog":
         from .prog import Program
         return Program
@@ -155,7 +155,7 @@ def programs() -> Iterator[ProgramInfo]:
     Raises:
         BPFPermissionError: needs root or CAP_SYS_ADMIN.
     """
-    return _each("prog", _reader("prog"))  # type: ignore[arg-type]
+    return _each("prog", _reader("prog"))
 
 
 def links() -> Iterator[LinkInfo]:
@@ -166,7 +166,7 @@ def links() -> Iterator[LinkInfo]:
     Raises:
         BPFPermissionError: needs root or CAP_SYS_ADMIN.
     """
-    return _each("link", _reader("link"))  # type: ignore[arg-type]
+    return _each("link", _reader("link"))
 
 
 def btfs() -> Iterator[BTFInfo]:
@@ -177,4 +177,4 @@ def btfs() -> Iterator[BTFInfo]:
     Raises:
         BPFPermissionError: needs root or CAP_SYS_ADMIN.
     """
-    return _each("btf", _reader("btf"))  # type: ignore[arg-type]
+    return _each("btf", _reader("btf"))

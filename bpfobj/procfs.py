@@ -457,11 +457,11 @@ def _scan(base: str) -> tuple[list[ProcFD], bool]:
             except ValueError:
                 # The number was closed and reused by another object between
                 # readlink and fdinfo: look again at what it is now.
-                rec = _reread(name, dir_fd, info_fd)
-                if rec is None:
+                again = _reread(name, dir_fd, info_fd)
+                if again is None:
                     vanished = True
                 else:
-                    append(rec)
+                    append(again)
     finally:
         os.close(dir_fd)
         if info_fd >= 0:

@@ -1,4 +1,4 @@
-"""bpfobj.bpffs on real bpf filesystems: the session's, fresh ones, and one in another mount namespace."""
+"""bpfobj.bpffs on real bpf filesystems: the session's, fresh ones, another mount namespace's."""
 
 from __future__ import annotations
 

@@ -11,8 +11,18 @@ from typing import Any
 
 import pytest
 
-from bpfobj import BTF, Link, Map, MapSpec, MapType, ObjType, Program, ProgramSpec, ProgramType
-from bpfobj import objects
+from bpfobj import (
+    BTF,
+    Link,
+    Map,
+    MapSpec,
+    MapType,
+    ObjType,
+    Program,
+    ProgramSpec,
+    ProgramType,
+    objects,
+)
 
 from .test_btf import raw_btf
 

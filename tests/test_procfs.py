@@ -27,8 +27,8 @@ from bpfobj import (
     Program,
     ProgramSpec,
     ProgramType,
+    procfs,
 )
-from bpfobj import procfs
 
 from .test_btf import raw_btf
 

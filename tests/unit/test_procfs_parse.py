@@ -19,8 +19,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bpfobj import LinkType, MapType, ObjType, ProcessGoneError, ProgramType
-from bpfobj import bpffs, procfs
+from bpfobj import LinkType, MapType, ObjType, ProcessGoneError, ProgramType, bpffs, procfs
 from bpfobj.procfs import ProcFD, fd_record, parse_fd_target, parse_fdinfo
 
 DATA = Path(__file__).parent / "data"
