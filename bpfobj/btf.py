@@ -46,12 +46,19 @@ class BTFInfo:
 class BTF(BPFObject):
     """A BTF object in the kernel, owning one descriptor. ``repr()``: ``BTF#7``."""
 
-    __slots__ = ()
+    __slots__ = ("log",)
     _KIND = ObjType.BTF
+    log: str
+
+    def _init_from_fd(self, fd: FD) -> None:
+        self.log = ""
 
     @classmethod
     def load(cls, data: Buffer, log_level: int = 0) -> Self:
         """Load raw BTF (BPF_BTF_LOAD). The new BTF owns the only descriptor.
+
+        With ``log_level`` > 0 the kernel's log of a successful load is kept in
+        ``log``; on rejection the load is retried with a log either way.
 
         Raises:
             BTFLoadError: the kernel rejected the BTF (``.log`` holds its log).
@@ -60,8 +67,10 @@ class BTF(BPFObject):
         raw = bytes(memoryview(data))
         if not raw:
             raise ValueError("BTF.load: no data")
-        fd, _log = _sys.btf_load(raw, log_level=log_level, obj="BTF")
-        return cls._adopting(fd, check_type=False)
+        fd, log = _sys.btf_load(raw, log_level=log_level, obj="BTF")
+        btf = cls._adopting(fd, check_type=False)
+        btf.log = log
+        return btf
 
     def info(self) -> BTFInfo:
         """What the kernel says about this BTF (BPF_OBJ_GET_INFO_BY_FD), name included."""

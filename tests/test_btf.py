@@ -127,3 +127,11 @@ def test_kernel_btf_equals_bpftool(bpftool: str) -> None:
     j = json.loads(out.stdout)
     assert (j["id"], j["size"], j["kernel"], j["name"]) == (
         info.id, info.size, info.kernel_btf, info.name)
+
+
+def test_log_of_a_successful_load() -> None:
+    with BTF.load(raw_btf(), log_level=1) as b:
+        assert "btf_total_size: 45" in b.log
+        assert "[1] INT int size=4" in b.log  # the kernel describes each type
+    with BTF.load(raw_btf()) as b, BTF.new_from_id(b.info().id) as again:
+        assert b.log == "" == again.log
