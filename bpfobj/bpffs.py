@@ -300,9 +300,11 @@ def _describe(fd: FD, path: str) -> Optional[Pinned]:
     obj_id = 0
     try:
         if kind is ObjType.MAP:
-            from .map import MapInfo
+            from .map import _map_info
 
-            info = MapInfo._from_kernel(_sys.map_info(fd, path))
+            # One info call, converted without a Map wrapper (leak analysis
+            # walks thousands of pins).
+            info = _map_info(_sys.parse_map_info(_sys.map_info_bytes(fd, path)))
         else:
             if kind is ObjType.PROG:
                 from .prog import Program as cls
@@ -331,12 +333,13 @@ def _own_id(fd: FD, kind: ObjType) -> int:
 
 
 def walk(root: PathLike) -> Iterator[Pinned]:
-    """Yield every object pinned under ``root`` (a bpffs directory), depth first, by name.
+    """Yield every object pinned under ``root`` (a bpffs directory), depth first.
 
     Each pinned object is opened read-only (BPF_OBJ_GET with BPF_F_RDONLY;
     links, which open only read-write, without it), described, and closed
     again before it is yielded: the walk holds no descriptor between items.
-    Names may hold any characters. Directories are recursed, symbolic links
+    In each directory the pins come first, then its subdirectories, each in
+    name order. Names may hold any characters. Directories are recursed, symbolic links
     are not followed, and the walk stays on ``root``'s filesystem. Pins that
     vanish during the walk, and the kernel's own ``maps.debug`` and
     ``progs.debug`` of a fresh bpffs root (which BPF_OBJ_GET does not open),
@@ -364,38 +367,52 @@ def walk(root: PathLike) -> Iterator[Pinned]:
 
 
 def _one(path: str) -> Iterator[Pinned]:
-    fd = _open_pinned(path)
-    if fd is None:
-        return
-    try:
-        rec = _describe(fd, path)
-    finally:
-        fd.close()
+    rec = _pinned_at(path)
     if rec is not None:
         yield rec
 
 
-def _walk_dir(path: str, dev: int) -> Iterator[Pinned]:
+def _pinned_at(path: str) -> Optional[Pinned]:
+    """Open the pin at ``path``, describe it, close it; None when nothing is pinned there."""
+    fd = _open_pinned(path)
+    if fd is None:
+        return None
     try:
-        with os.scandir(path) as it:
-            entries = sorted(it, key=lambda e: e.name)
-    except FileNotFoundError:
-        return  # removed during the walk
-    for entry in entries:
+        return _describe(fd, path)
+    finally:
+        fd.close()
+
+
+def _walk_dir(top: str, dev: int) -> Iterator[Pinned]:
+    # An explicit stack instead of recursion: deep trees cannot hit the
+    # recursion limit, and a file costs no generator of its own.
+    stack = [top]
+    while stack:
+        path = stack.pop()
         try:
-            if entry.is_symlink():
-                continue  # not a pin; following it could loop or leave the tree
-            if entry.is_dir(follow_symlinks=False):
-                # Stay on this filesystem (like find -xdev): a bpffs mounted
-                # below is a mount of its own, walked when it is asked for.
-                if entry.stat(follow_symlinks=False).st_dev != dev:
-                    continue
-                sub = True
-            else:
-                sub = False
+            with os.scandir(path) as it:
+                entries = sorted(it, key=_by_name)
         except FileNotFoundError:
-            continue
-        if sub:
-            yield from _walk_dir(entry.path, dev)
-        else:
-            yield from _one(entry.path)
+            continue  # removed during the walk
+        subdirs = []
+        for entry in entries:
+            try:
+                if entry.is_symlink():
+                    continue  # not a pin; following it could loop or leave the tree
+                if entry.is_dir(follow_symlinks=False):
+                    # Stay on this filesystem (like find -xdev): a bpffs mounted
+                    # below is a mount of its own, walked when it is asked for.
+                    if entry.stat(follow_symlinks=False).st_dev == dev:
+                        subdirs.append(entry.path)
+                    continue
+            except FileNotFoundError:
+                continue
+            rec = _pinned_at(entry.path)
+            if rec is not None:
+                yield rec
+        # Files of a directory first, then its subdirectories, each by name.
+        stack.extend(reversed(subdirs))
+
+
+def _by_name(entry: os.DirEntry[str]) -> str:
+    return entry.name

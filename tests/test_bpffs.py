@@ -186,10 +186,12 @@ def test_walk_nested_dirs_odd_names_and_kinds(pin_dir: str, prog: Program) -> No
     assert {p.path: (p.type, p.info) for p in got} == made
     assert len(got) == len(made)
     assert all(p.id == p.info.id for p in got)
-    # Depth first, each directory by name.
-    def order(path: str) -> list[str]:
-        return os.path.relpath(path, pin_dir).split(os.sep)
-    assert [order(p.path) for p in got] == sorted(order(p.path) for p in got)
+    # A directory's pins first, then its subdirectories, each by name: os.walk's order.
+    want = []
+    for where, dirs, files in os.walk(pin_dir):
+        dirs.sort()
+        want.extend(os.path.join(where, f) for f in sorted(files))
+    assert [p.path for p in got] == want
 
 
 @pytest.mark.bpftool
