@@ -1,0 +1,82 @@
+"""Coverage-guided fuzzing of bpfobj's parsers and decoder with atheris (when installed).
+
+    python benchmarks/fuzz_atheris.py [TARGET] [-runs=N]   # TARGET: decode, fdinfo, mountinfo, all
+
+Each target accepts any bytes and must return or raise ValueError; anything
+else is a finding (atheris stops and prints the input). libFuzzer prints the number
+of executions per target. Not part of the test suite (tests/unit/test_fuzz.py
+is the hypothesis version that CI runs).
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def target_decode(data: bytes) -> None:
+    from bpfobj.asm import Instructions
+
+    try:
+        insns = Instructions.decode(data)
+    except ValueError:
+        return
+    str(insns)
+    if insns.encode() != data:
+        raise AssertionError("decode/encode round trip changed the bytes")
+
+
+def target_fdinfo(data: bytes) -> None:
+    from bpfobj import procfs
+
+    try:
+        procfs.parse_fdinfo(data)
+        cut = data.find(b"\n")
+        target = data[:cut].decode("utf-8", "replace") if cut >= 0 else "anon_inode:bpf-map"
+        procfs.fd_record(7, target, data[cut + 1:] if cut >= 0 else data)
+    except ValueError:
+        pass
+
+
+def target_mountinfo(data: bytes) -> None:
+    from bpfobj import bpffs
+
+    try:
+        bpffs.parse_mountinfo(data)
+    except ValueError:
+        pass
+
+
+TARGETS = {"decode": target_decode, "fdinfo": target_fdinfo, "mountinfo": target_mountinfo}
+MODULES = {"decode": "bpfobj.asm", "fdinfo": "bpfobj.procfs", "mountinfo": "bpfobj.bpffs"}
+
+
+def main() -> int:
+    try:
+        import atheris
+    except ImportError:
+        print("atheris is not installed (pip install atheris); nothing to do")
+        return 0
+    args = [a for a in sys.argv[1:] if not a.startswith("-")]
+    flags = [a for a in sys.argv[1:] if a.startswith("-")] or ["-runs=200000"]
+    names = list(TARGETS) if not args or args[0] == "all" else args
+    if len(names) > 1:
+        # atheris.Fuzz() ends the process when its runs are done: one child per target.
+        import subprocess
+
+        for name in names:
+            rc = subprocess.call([sys.executable, __file__, name, *flags])
+            if rc:
+                return rc
+        return 0
+    import importlib
+
+    # libFuzzer prints "Done N runs in S second(s)" at the end, or the crashing input.
+    atheris.Setup([sys.argv[0], *flags], TARGETS[names[0]])
+    with atheris.instrument_imports():
+        importlib.import_module(MODULES[names[0]])
+    atheris.Fuzz()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
