@@ -25,6 +25,11 @@ from .errors import BPFError, NotBPFFSError, Op
 
 if TYPE_CHECKING:
     from .fd import FD
+    from .link import LinkInfo
+    from .map import MapInfo
+    from .prog import ProgramInfo
+
+    PinnedInfo = Union[MapInfo, ProgramInfo, LinkInfo, None]
 
 __all__ = [
     "BPF_FS_MAGIC",
@@ -257,7 +262,7 @@ class Pinned:
     path: str
     type: ObjType
     id: int
-    info: Any = None
+    info: PinnedInfo = None
 
     def __str__(self) -> str:
         what = str(self.info) if self.info is not None else f"{self.type.value} id {self.id}"
@@ -296,7 +301,7 @@ def _describe(fd: FD, path: str) -> Optional[Pinned]:
     kind = fd_type(fd.raw)
     if kind is None or kind is ObjType.BTF:
         return None  # bpffs pins only maps, programs and links
-    info: Any = None
+    info: PinnedInfo = None
     obj_id = 0
     try:
         if kind is ObjType.MAP:

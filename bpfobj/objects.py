@@ -83,10 +83,10 @@ def _each(kind: str, read: Callable[[FD, str], T],
 
 
 def _read_map(fd: FD, what: str) -> MapInfo:
-    from .map import _map_info
-
     # The hot path (systems hold maps by the thousand): one info call on the
     # descriptor, converted without a Map wrapper.
+    from .map import _map_info
+
     return _map_info(_sys.parse_map_info(_sys.map_info_bytes(fd, what)))
 
 
