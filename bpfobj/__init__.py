@@ -68,6 +68,11 @@ __all__ = [
 
 _SUBMODULES = frozenset({"objects", "bpffs", "procfs", "fdpass", "leak", "testing"})
 
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:  # the type checker sees the submodules; at run time __getattr__ imports them
+    from . import bpffs, fdpass, leak, objects, procfs, testing  # noqa: F401
+
 
 def __getattr__(name: str) -> object:
     """Import a submodule on first use, so that ``bpfobj.fdpass.send(...)`` works."""
