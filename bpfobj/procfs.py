@@ -441,6 +441,13 @@ def _scan(base: str) -> tuple[list[ProcFD], bool]:
                 data = os_read(raw, _READ)
                 if len(data) == _READ:
                     data = _read_rest(raw, data)
+            except OSError as exc:
+                # The fdinfo file opened, but the descriptor was closed before
+                # the read: the kernel's fdinfo show then fails with ENOENT.
+                if exc.errno not in _VANISHED:
+                    raise
+                vanished = True
+                continue
             finally:
                 os_close(raw)
             # Descriptors of one object (dups, the usual leak) have the same
@@ -535,7 +542,8 @@ def fds(pid: PidLike = "self", *, procfs_root: str = "/proc") -> list[ProcFD]:
         out, vanished = _scan(base)
     except OSError as exc:
         if exc.errno in _VANISHED:
-            raise _gone(pid, "no such process") from None
+            raise _gone(pid, "no such process" if not os.path.exists(base) else
+                        "the process exited during the scan") from None
         if exc.errno in (_errno.EACCES, _errno.EPERM):
             raise BPFPermissionError(
                 exc.errno, f"{Op.PROCFS.value} pid {pid}: cannot read {base}/fd (needs root "
