@@ -99,7 +99,7 @@ class Mount:
         return self.reachable or self.mountpoint
 
 
-def unescape(field: bytes) -> str:
+def unescape(field: Union[bytes, str]) -> str:
     """Undo mountinfo's octal escapes (``\\040`` is a space) and decode the path.
 
     The kernel escapes space, tab, newline and backslash in paths as a
@@ -112,6 +112,8 @@ def unescape(field: bytes) -> str:
     Raises:
         ValueError: an escape above ``\\377`` (not a byte).
     """
+    if isinstance(field, str):
+        field = os.fsencode(field)
     if b"\\" not in field:
         return os.fsdecode(field)
     out = bytearray()
@@ -134,7 +136,7 @@ def _is_octal(three: bytes) -> bool:
     return len(three) == 3 and all(0x30 <= b <= 0x37 for b in three)
 
 
-def parse_mountinfo_line(line: bytes) -> Mount:
+def parse_mountinfo_line(line: Union[bytes, str]) -> Mount:
     """Parse one line of /proc/PID/mountinfo (see proc(5)). Pure.
 
     ``36 35 98:0 /mnt1 /mnt/parent rw,noatime master:1 - ext3 /dev/root rw,errors=continue``:
@@ -145,6 +147,8 @@ def parse_mountinfo_line(line: bytes) -> Mount:
     Raises:
         ValueError: the line does not have that shape.
     """
+    if isinstance(line, str):
+        line = os.fsencode(line)
     line = line.rstrip(b"\n")
     # Fields are separated by single spaces; spaces inside paths are escaped
     # (\040), so a plain split is exact.
@@ -188,12 +192,14 @@ def _text(field: bytes) -> str:
     return field.decode("utf-8", "surrogateescape")
 
 
-def parse_mountinfo(data: bytes) -> list[Mount]:
+def parse_mountinfo(data: Union[bytes, str]) -> list[Mount]:
     """Parse the whole of /proc/PID/mountinfo, one Mount per line, in order. Pure.
 
     Raises:
         ValueError: a line does not have mountinfo's shape.
     """
+    if isinstance(data, str):
+        data = os.fsencode(data)
     return [parse_mountinfo_line(line) for line in data.split(b"\n") if line]
 
 

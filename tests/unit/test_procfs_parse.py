@@ -126,6 +126,9 @@ def test_unknown_types_keep_the_number() -> None:
     text = fdinfo("link_create").replace(b"link_type:\traw_tracepoint", b"link_type:\t<77>")
     rec = fd_record(3, "anon_inode:bpf_link", text)
     assert rec is not None and rec.link_type == 77
+    text = fdinfo("link_create").replace(b"link_type:\traw_tracepoint", b"link_type:\tfuture")
+    rec = fd_record(3, "anon_inode:bpf_link", text)
+    assert rec is not None and rec.link_type is None and rec.id == 909
 
 
 @pytest.mark.parametrize("target, name", [
@@ -337,3 +340,12 @@ def test_mounts_under_a_fake_proc(tmp_path: Path) -> None:
     assert got[0].reachable == f"{tmp_path}/55/root/sys/fs/bpf" and got[0].via_proc_root
     with pytest.raises(ProcessGoneError):
         bpffs.mounts(56, procfs_root=str(tmp_path))
+
+
+def test_parsers_take_text_too() -> None:
+    text = (DATA / "mountinfo_escapes.txt").read_bytes()
+    assert bpffs.parse_mountinfo(text.decode()) == bpffs.parse_mountinfo(text)
+    assert parse_fdinfo(fdinfo("map").decode()) == parse_fdinfo(fdinfo("map"))
+    assert bpffs.unescape("/a\\040b") == "/a b"
+    with pytest.raises(ValueError):
+        bpffs.parse_mountinfo("36 35 98:0 / /\ud800 rw - bpf bpf rw")  # not encodable
