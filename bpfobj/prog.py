@@ -324,6 +324,16 @@ class Program(BPFObject):
                                     xlated_prog_len=size, xlated_prog_insns=buf)
         return _sys.buffer_bytes(buf, min(size, d["xlated_prog_len"]))
 
+    def xlated_call_names(self) -> dict[int, str]:
+        """Name the helpers the translated instructions call, as bpftool does.
+
+        After verification a helper call's ``imm`` is the helper's address
+        minus ``__bpf_call_base``; this maps each such ``imm`` to the kernel
+        symbol at that address (/proc/kallsyms), e.g. ``bpf_map_lookup_elem``.
+        Empty when kallsyms hides addresses (kernel.kptr_restrict).
+        """
+        return kernel_call_names(self.xlated_bytes())
+
     def xlated(self) -> Instructions:
         """Read the translated instructions (BPF_OBJ_GET_INFO_BY_FD), decoded by ``asm``.
 
@@ -386,6 +396,51 @@ class Program(BPFObject):
             ctx_out = out["ctx_in"] if self._type is ProgramType.SYSCALL else out["ctx_out"]
             return RunResult(retval=out["retval"], data=out["data_out"],
                              duration_ns=out["duration"], ctx=ctx_out)
+
+
+_KALLSYMS = "/proc/kallsyms"
+
+
+def kernel_call_names(xlated: bytes, kallsyms: str = _KALLSYMS) -> dict[int, str]:
+    """Map the ``imm`` of each helper call in translated instructions to its kernel symbol.
+
+    Reads ``kallsyms`` (bytes, once): the address of ``__bpf_call_base`` plus
+    ``imm`` is the helper's address. Calls whose address has no symbol, and all
+    of them when the addresses read as zero (kernel.kptr_restrict), are left out.
+    """
+    imms = set()
+    for i in range(0, len(xlated) - 7, 8):
+        # BPF_JMP|BPF_CALL with src_reg 0: a helper (1 is a bpf-to-bpf call, 2 a kfunc).
+        if xlated[i] == 0x85 and xlated[i + 1] >> 4 == 0:
+            imms.add(int.from_bytes(xlated[i + 4:i + 8], "little", signed=True))
+    if not imms:
+        return {}
+    try:
+        with open(kallsyms, "rb") as f:
+            text = f.read()
+    except OSError:
+        return {}
+    at = text.find(b" __bpf_call_base\n")
+    if at < 0:
+        return {}
+    line = text[text.rfind(b"\n", 0, at) + 1:at]
+    base = int(line.split()[0], 16)
+    if base == 0:
+        return {}
+    names = {}
+    for imm in imms:
+        key = b"%016x " % ((base + imm) % 2**64)
+        if text.startswith(key):
+            pos = 0
+        else:
+            pos = text.find(b"\n" + key)
+            if pos < 0:
+                continue
+            pos += 1
+        fields = text[pos:text.find(b"\n", pos)].split()
+        if len(fields) >= 3:
+            names[imm] = fields[2].decode("ascii", "replace")
+    return names
 
 
 def enable_stats() -> FD:

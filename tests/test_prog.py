@@ -562,3 +562,33 @@ def test_too_many_instructions() -> None:
     with pytest.raises(VerifierError, match=r"too many instructions \(1000002;") as info:
         Program.load(ProgramSpec(ProgramType.XDP, mov_r0(0) * 1000001 + EXIT))
     assert info.value.errno == errno.E2BIG
+
+
+@pytest.mark.bpftool
+def test_helper_calls_in_xlated_are_named_as_bpftool_names_them(bpftool: str,
+                                                                tmp_path: object) -> None:
+    from bpfobj.prog import kernel_call_names
+
+    insns = (mov_imm(2, 1000) + call(bpfobj.HelperFunc.xdp_adjust_tail)
+             + call(bpfobj.HelperFunc.ktime_get_ns) + call(bpfobj.HelperFunc.get_prandom_u32)
+             + mov_r0(2) + EXIT)
+    with Program.load(ProgramSpec(ProgramType.XDP, insns, name="calls")) as p:
+        names = p.xlated_call_names()
+        raw = p.xlated_bytes()
+        out = subprocess.run([bpftool, "prog", "dump", "xlated", "id", str(p.info().id)],
+                             capture_output=True, text=True, check=True).stdout
+    want = {}
+    for line in out.splitlines():
+        if ") call " in line:
+            name, _, imm = line.split(") call ", 1)[1].rpartition("#")
+            want[int(imm)] = name
+    assert names == want
+    # get_prandom_u32 is implemented by bpf_user_rnd_u32: the symbol, not the helper's name.
+    assert len(names) == 3
+    assert {"bpf_ktime_get_ns", "bpf_xdp_adjust_tail"} <= set(names.values())
+    # kallsyms with zeroed addresses (kptr_restrict) names nothing; no calls need no file.
+    hidden = os.path.join(str(tmp_path), "kallsyms")
+    with open(hidden, "w") as f:
+        f.write("0000000000000000 T __bpf_call_base\n0000000000000000 T bpf_ktime_get_ns\n")
+    assert kernel_call_names(raw, hidden) == {}
+    assert kernel_call_names(mov_r0(0) + EXIT, "/nonexistent") == {}
