@@ -592,3 +592,58 @@ def test_helper_calls_in_xlated_are_named_as_bpftool_names_them(bpftool: str,
         f.write("0000000000000000 T __bpf_call_base\n0000000000000000 T bpf_ktime_get_ns\n")
     assert kernel_call_names(raw, hidden) == {}
     assert kernel_call_names(mov_r0(0) + EXIT, "/nonexistent") == {}
+
+
+def _xlated_programs(m: Map) -> dict[str, bytes]:
+    """Hand-encoded programs that cover the disassembler's forms (see test below)."""
+    st_dw = ins(0x7A, 10, off=-8, imm=0)  # *(u64 *)(r10 -8) = 0
+    st_w = ins(0x62, 10, off=-16, imm=0)  # *(u32 *)(r10 -16) = 0
+    return {
+        # skb->len is unknown to the verifier, so no branch is folded away.
+        "jumps": (mov_r0(0) + ins(0x61, 2, 1, 0) + mov_imm(3, 5)
+                  + ins(0x15, 2, off=2, imm=0) + ins(0x2D, 2, 3, off=1) + mov_r0(1)
+                  + ins(0x16, 2, off=1, imm=7) + ins(0x65, 2, off=1, imm=-1)
+                  + ins(0xA5, 2, off=-3, imm=3) + ins(0x05, off=0) + EXIT),
+        "maps": (ins(0x18, 1, 1, imm=m.fd) + ins(0) + ins(0x18, 2, 2, imm=m.fd)
+                 + ins(0, imm=0) + mov_r0(0) + EXIT),
+        "alu": (mov_imm(1, 40) + ins(0xBF, 0, 1) + ins(0x07, 0, imm=5) + ins(0x04, 0, imm=3)
+                + ins(0xDC, 0, imm=16) + ins(0xD4, 0, imm=32) + ins(0x77, 0, imm=3)
+                + ins(0xC7, 0, imm=1) + ins(0x87, 0) + ins(0xAF, 0, 0) + ins(0xB4, 0, imm=9)
+                + EXIT),
+        "memory": (st_dw + st_w + ins(0x79, 0, 10, -8) + ins(0x61, 2, 10, -16)
+                   + ins(0x69, 3, 10, -16) + ins(0x71, 4, 10, -16) + ins(0x73, 10, 4, -1)
+                   + ins(0x6B, 10, 3, -4) + ins(0x63, 10, 2, -12) + ins(0x7B, 10, 0, -24)
+                   + mov_r0(0) + EXIT),
+        "atomics": (st_dw + st_w + mov_imm(1, 1)
+                    + ins(0xDB, 10, 1, -8, 0x00) + ins(0xDB, 10, 1, -8, 0x01)
+                    + ins(0xC3, 10, 1, -16, 0x50) + ins(0xC3, 10, 1, -16, 0xA1)
+                    + ins(0xDB, 10, 1, -8, 0x40) + ins(0xDB, 10, 1, -8, 0xE1)
+                    + ins(0xC3, 10, 1, -16, 0xE1) + mov_r0(0)
+                    + ins(0xDB, 10, 1, -8, 0xF1) + ins(0xC3, 10, 1, -16, 0xF1)
+                    + mov_r0(0) + EXIT),
+    }
+
+
+@pytest.mark.bpftool
+def test_xlated_text_equals_bpftool_dump(bpftool: str) -> None:
+    asm = pytest.importorskip("bpfobj.asm")
+    with Map.create(MapSpec(MapType.ARRAY, 4, 8, 1, name="xl")) as m:
+        for name, insns in _xlated_programs(m).items():
+            with Program.load(ProgramSpec(ProgramType.SOCKET_FILTER, insns, name=name)) as p:
+                xl = p.xlated()
+                assert isinstance(xl, asm.Instructions)
+                out = subprocess.run(
+                    [bpftool, "prog", "dump", "xlated", "id", str(p.info().id)],
+                    capture_output=True, text=True, check=True).stdout
+                want = [line.rstrip() for line in out.splitlines() if line.strip()]
+                got = [line.rstrip() for line in str(xl).splitlines() if line.strip()]
+                assert got == want, name
+                assert xl.encode() == p.xlated_bytes()
+
+
+def test_xlated_programs_load() -> None:
+    # The programs of the bpftool comparison load (so that test fails only on text).
+    with Map.create(MapSpec(MapType.ARRAY, 4, 8, 1, name="xl")) as m:
+        for name, insns in _xlated_programs(m).items():
+            with Program.load(ProgramSpec(ProgramType.SOCKET_FILTER, insns, name=name)) as p:
+                assert len(p.xlated_bytes()) % 8 == 0 and p.xlated_bytes()
