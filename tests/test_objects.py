@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ import pytest
 
 from bpfobj import (
     BTF,
+    BPFPermissionError,
     Link,
     Map,
     MapSpec,
@@ -148,3 +150,35 @@ def test_bad_kind_and_id() -> None:
         list(objects.ids("maps"))
     with pytest.raises(ValueError):
         list(objects.from_ids("map", [2**32]))
+
+
+def test_not_root_is_a_permission_error() -> None:
+    """Opening objects by ID needs CAP_SYS_ADMIN: unprivileged, the walk says so."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop to nobody, try, report through the pipe
+        code = 1
+        try:
+            os.close(r)
+            os.setgroups([])
+            os.setresgid(65534, 65534, 65534)
+            os.setresuid(65534, 65534, 65534)
+            try:
+                list(objects.maps())
+                msg = "no error"
+            except BPFPermissionError as exc:
+                msg = f"denied {exc}"
+            except BaseException as exc:  # noqa: BLE001 - reported to the parent
+                msg = f"{type(exc).__name__} {exc}"
+            os.write(w, msg.encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    try:
+        with os.fdopen(r, "rb") as f:
+            msg = f.read().decode()
+    finally:
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert msg.startswith("denied") and "CAP_SYS_ADMIN" in msg, msg
