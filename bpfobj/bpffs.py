@@ -226,7 +226,7 @@ def mounts(pid: Union[int, str] = "self", *, procfs_root: str = "/proc") -> list
         ProcessGoneError: no such process.
         ValueError: ``pid`` is not a process ID or "self"; mountinfo is malformed.
     """
-    from .procfs import _gone, _pid_dir
+    from .procfs import _alive, _gone, _pid_dir
 
     base = _pid_dir(pid, procfs_root)
     try:
@@ -235,9 +235,12 @@ def mounts(pid: Union[int, str] = "self", *, procfs_root: str = "/proc") -> list
     except OSError as exc:
         if exc.errno in (_errno.ENOENT, _errno.ESRCH):
             raise _gone(pid, "no such process") from None
+        # A process that exited but was not reaped (a zombie) has no mount
+        # namespace any more: opening its mountinfo fails with EINVAL.
+        if exc.errno == _errno.EINVAL and not _alive(base):
+            raise _gone(pid, "the process exited") from None
         raise
-    if not data and pid != "self":
-        # A zombie's mountinfo is empty: it has no mount namespace any more.
+    if not data and pid != "self" and not _alive(base):
         raise _gone(pid, "the process exited")
     every = parse_mountinfo(data)
     # The last mount on a mount point is the one a path reaches.

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -109,8 +110,18 @@ def test_mount_over_a_bpffs_hides_it(fresh_bpffs: str, tmp_path: object) -> None
 
 def test_mounts_of_a_gone_process() -> None:
     proc = subprocess.Popen(["true"])
-    proc.wait()
-    with pytest.raises(ProcessGoneError):
+    try:
+        # Exited, not reaped: a zombie has no mount namespace (mountinfo says EINVAL).
+        for _ in range(200):
+            with open(f"/proc/{proc.pid}/stat", "rb") as f:
+                if f.read().rsplit(b")", 1)[1].split()[0] == b"Z":
+                    break
+            time.sleep(0.01)
+        with pytest.raises(ProcessGoneError, match="exited"):
+            bpffs_mod.mounts(proc.pid)
+    finally:
+        proc.wait()
+    with pytest.raises(ProcessGoneError, match="no such process"):
         bpffs_mod.mounts(proc.pid)
 
 
