@@ -17,7 +17,7 @@ import os
 import stat as _stat
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 from . import _sys
 from ._types import ObjType, fd_type
