@@ -279,19 +279,26 @@ def test_fds_under_a_fake_proc(tmp_path: Path) -> None:
         12: ("anon_inode:bpf_iter", fdinfo("iter")),
         13: ("anon_inode:bpf-map", b""),  # closed between listing and fdinfo: skipped
         14: ("anon_inode:bpf-map", fdinfo("prog")),  # stays inconsistent when read again: skipped
+        # Longer than one read (a kprobe_multi link lists every address): read to the end.
+        15: ("anon_inode:bpf_link", fdinfo("link_create").replace(
+            b"link_type:", b"addrs:\t" + b"f" * 9000 + b"\nlink_type:")),
     })
     got = procfs.fds(41, procfs_root=str(tmp_path))
     assert [(r.fd, r.type, r.id, r.cloexec) for r in got] == [
         (3, ObjType.MAP, 248409, True), (4, ObjType.MAP, 248409, False),
         (5, ObjType.LINK, 909, True), (7, ObjType.LINK, 909, True),
-        (10, ObjType.PROG, 2323, True), (11, ObjType.BTF, 239, True), (12, None, 0, True)]
+        (10, ObjType.PROG, 2323, True), (11, ObjType.BTF, 239, True), (12, None, 0, True),
+        (15, ObjType.LINK, 909, True)]
     assert got[0].anon_name == "bpf-map" and got[2].anon_name == "bpf_link"
     assert got[3].anon_name == "bpf-link"
     assert procfs.fds("41", procfs_root=str(tmp_path)) == got
 
     held = procfs.holders(procfs_root=str(tmp_path))
     assert held[(ObjType.MAP, 248409)] == [(41, "agent", 3), (41, "agent", 4)]
-    assert held[(ObjType.LINK, 909)] == [(41, "agent", 5), (41, "agent", 7)]
+    assert held[(ObjType.LINK, 909)] == [(41, "agent", 5), (41, "agent", 7), (41, "agent", 15)]
+    # A process that exited between the /proc listing and its fd directory: skipped.
+    (tmp_path / "42").mkdir()
+    assert procfs.holders(procfs_root=str(tmp_path)) == held
     assert held[(ObjType.PROG, 2323)][0].comm == "agent"
     assert set(held) == {(ObjType.MAP, 248409), (ObjType.LINK, 909), (ObjType.PROG, 2323),
                          (ObjType.BTF, 239)}
