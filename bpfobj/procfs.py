@@ -159,12 +159,14 @@ def parse_fd_target(target: str) -> Optional[tuple[Optional[ObjType], str]]:
 def parse_fdinfo(data: Union[bytes, str]) -> dict[str, str]:
     """Parse the text of /proc/PID/fdinfo/N into ``{key: value}``.
 
-    Every line is ``key:<tab>value``; values are kept as text (``flags`` is
-    octal, ``map_flags`` hex, IDs decimal, ``link_type`` a name). Pure.
+    Lines read ``key:<tab>value``; values are kept as text (``flags`` is
+    octal, ``map_flags`` hex, IDs decimal, ``link_type`` a name). Lines that
+    are not ``key: value`` are skipped: kprobe_multi and uprobe_multi links
+    end their fdinfo with a table (a ``cookie  func`` header, one row per
+    probe). Pure.
 
     Raises:
-        ValueError: a line without ``:``, a key that is not a plain word, or
-            bytes that are not text.
+        ValueError: bytes that are not text (neither ASCII nor UTF-8).
     """
     out: dict[str, str] = {}
     if isinstance(data, str):
@@ -182,10 +184,11 @@ def parse_fdinfo(data: Union[bytes, str]) -> dict[str, str]:
         if not line:
             continue  # the text ends with a newline
         key, sep, value = line.partition(":")
-        # Keys are C identifiers (map_id, prog_tag, ...); a line without one
-        # is not fdinfo (or the read was cut in the middle of a line).
+        # Keys are C identifiers (map_id, prog_tag, ...). A line without one
+        # is a table row of a multi-probe link ("0\t bpf_fentry_test1+0x0/0x10"),
+        # not a field: skip it.
         if not sep or not key or not key.replace("_", "a").isalnum() or not key.isascii():
-            raise ValueError(f"fdinfo line {line!r} is not 'key:\\tvalue'")
+            continue
         out[key] = value.strip()
     return out
 

@@ -67,11 +67,24 @@ def test_parse_fdinfo_link_keeps_names() -> None:
     assert d["link_id"] == "909" and d["prog_id"] == "2323"
 
 
-@pytest.mark.parametrize("bad", [b"pos 0\n", b"flags\n", b":0\n", b"a b:1\n", b"\xff\xfe:1\n",
-                                 b"k\xc3\x28:1\n"])
-def test_parse_fdinfo_rejects_non_fdinfo(bad: bytes) -> None:
+@pytest.mark.parametrize("bad", [b"\xff\xfe:1\n", b"k\xc3\x28:1\n"])
+def test_parse_fdinfo_rejects_what_is_not_text(bad: bytes) -> None:
     with pytest.raises(ValueError):
         parse_fdinfo(bad)
+
+
+def test_parse_fdinfo_skips_table_rows() -> None:
+    # A kprobe_multi link's fdinfo ends with a table: header and one row per function.
+    text = fdinfo("link_create").replace(b"link_type:\traw_tracepoint", b"link_type:\tkprobe_multi")
+    text += b"kprobe_cnt:\t2\nmissed:\t0\ncookie\t func\n1\t bpf_fentry_test1+0x0/0x10\n"
+    text += b"2\t bpf_fentry_test2+0x0/0x10\n"
+    d = parse_fdinfo(text)
+    assert d["kprobe_cnt"] == "2" and d["link_id"] == "909" and "cookie\t func" not in d
+    assert len(d) == len(parse_fdinfo(fdinfo("link_create"))) + 2
+    for junk in (b"pos 0\n", b"flags\n", b":0\n", b"a b:1\n"):
+        assert parse_fdinfo(junk) == {}
+    rec = fd_record(3, "anon_inode:bpf_link", text)
+    assert rec is not None and rec.link_type is LinkType.KPROBE_MULTI and rec.id == 909
 
 
 def test_map_record() -> None:
