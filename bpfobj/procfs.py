@@ -373,9 +373,10 @@ def _pid_dir(pid: PidLike, procfs_root: str) -> str:
         if pid <= 0:
             raise ValueError(f"pid {pid} is not a process ID")
         return f"{procfs_root}/{pid}"
-    if isinstance(pid, str) and (pid == "self" or (pid.isdigit() and pid.isascii()
-                                                    and int(pid) > 0)):
-        return f"{procfs_root}/{pid}"
+    if pid == "self":
+        return f"{procfs_root}/self"
+    if isinstance(pid, str) and pid.isdigit() and pid.isascii() and int(pid) > 0:
+        return f"{procfs_root}/{int(pid)}"  # "0042" names /proc/42
     raise ValueError(f"pid {pid!r} is not a process ID or 'self'")
 
 
