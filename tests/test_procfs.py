@@ -16,6 +16,7 @@ import pytest
 
 from bpfobj import (
     BTF,
+    AttachType,
     BPFPermissionError,
     Link,
     LinkType,
@@ -116,6 +117,24 @@ def test_program_link_btf_and_both_link_spellings(prog: Program, pin_dir: str) -
             assert (p.type, p.id, p.prog_id, p.prog_type) == (
                 ObjType.PROG, prog.info().id, prog.info().id, ProgramType.RAW_TRACEPOINT)
             assert (got[b.fd].type, got[b.fd].id) == (ObjType.BTF, b.info().id)
+
+
+def test_link_create_and_pin_spellings(pin_dir: str) -> None:
+    """A link from BPF_LINK_CREATE itself (an iterator link) reads bpf_link; its pin, bpf-link."""
+    from .test_link import _load, _vmlinux_func_id
+
+    with _load(ProgramType.TRACING, 0, int(AttachType.TRACE_ITER),
+               attach_btf_id=_vmlinux_func_id("bpf_iter_bpf_map")) as p, \
+            Link.attach_raw(p, 0, AttachType.TRACE_ITER) as created:
+        path = os.path.join(pin_dir, "iter")
+        created.pin(path)
+        with Link.load_pinned(path) as pinned:
+            got = by_fd()
+            assert (got[created.fd].anon_name, got[pinned.fd].anon_name) == ("bpf_link",
+                                                                             "bpf-link")
+            for fd in (created.fd, pinned.fd):
+                assert (got[fd].type, got[fd].id, got[fd].link_type, got[fd].prog_id) == (
+                    ObjType.LINK, created.info().id, LinkType.ITER, p.info().id)
 
 
 CHILD = textwrap.dedent(r'''
