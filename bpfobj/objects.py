@@ -74,6 +74,10 @@ def _each(kind: str, read: Callable[[FD, str], T],
         except BPFError as exc:
             if exc.errno == _errno.ENOENT:
                 continue  # freed between GET_NEXT_ID and GET_FD_BY_ID
+            if exc.errno == _errno.EAGAIN:
+                # A link whose ID is allocated but whose creation has not
+                # settled (bpf_link_by_id answers EAGAIN): not an object yet.
+                continue
             raise
         try:
             result = read(fd, what)
