@@ -26,6 +26,7 @@ from .btf import BTF, BTFInfo
 from .link import Link, LinkInfo
 from .map import Map, MapBatch, MapInfo, MapSpec, UpdateFlags
 from .prog import Program, ProgramInfo, ProgramSpec, RunResult, enable_stats
+from . import asm
 from ._any import load_pinned, new_from_fd  # noqa: E402  (needs the wrappers above)
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "UpdateFlags",
     "VerifierError",
     "__version__",
+    "asm",
     "enable_stats",
     "fd_type",
     "load_pinned",
