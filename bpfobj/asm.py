@@ -29,6 +29,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import SupportsIndex, Union, overload
 
+from typing_extensions import Buffer
+
 from ._types import HelperFunc
 
 __all__ = [
@@ -414,7 +416,7 @@ class Instructions(list[Item]):
         return b"".join(insn.encode() for _, insn in self.resolved())
 
     @classmethod
-    def decode(cls, raw: bytes) -> Instructions:
+    def decode(cls, raw: Buffer) -> Instructions:
         """Read encoded instructions (host byte order) back.
 
         Raises:

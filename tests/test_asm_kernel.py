@@ -1,4 +1,4 @@
-"""bpfobj.asm against the kernel: our disassembly equals bpftool's and the verifier's, atomics execute.
+"""bpfobj.asm against the kernel: our text equals bpftool's and the verifier's; atomics run.
 
 Two oracles for the text: ``bpftool prog dump xlated id N`` for what the kernel
 holds after verification (rewritten calls, inlined map lookups, map IDs), and
@@ -17,7 +17,7 @@ from collections.abc import Iterator
 import pytest
 
 import bpfobj
-from bpfobj import HelperFunc, Map, MapSpec, MapType, Program, ProgramSpec, ProgramType
+from bpfobj import HelperFunc, Map, MapSpec, MapType, Program, ProgramSpec, ProgramType, asm
 from bpfobj.asm import (
     DW,
     FP,
@@ -35,7 +35,6 @@ from bpfobj.asm import (
     Instructions,
     W,
 )
-from bpfobj import asm
 
 pytestmark = pytest.mark.usefixtures("kernel")
 
@@ -98,7 +97,7 @@ def verifier_listing(log: str) -> dict[int, str]:
 
 
 def prog_alu() -> Instructions:
-    """64- and 32-bit ALU, byte swaps, constants and JMP/JMP32 on values the verifier cannot know."""
+    """64- and 32-bit ALU, byte swaps, constants, JMP/JMP32 on values the verifier cannot know."""
     return Instructions([
         asm.ldx(W, R2, R1, 0),            # skb->len: unknown to the verifier
         asm.mov_reg(R3, R2),
@@ -159,8 +158,10 @@ def prog_atomics(array: Map) -> Instructions:
         insns.extend([
             asm.atomic_add(size, R1, R2, 0), asm.atomic_and(size, R1, R2, 8),
             asm.atomic_or(size, R1, R2, 16), asm.atomic_xor(size, R1, R2, 0),
-            asm.atomic_add(size, R1, R2, 0, fetch=True), asm.atomic_and(size, R1, R2, 8, fetch=True),
-            asm.atomic_or(size, R1, R2, 16, fetch=True), asm.atomic_xor(size, R1, R2, 0, fetch=True),
+            asm.atomic_add(size, R1, R2, 0, fetch=True),
+            asm.atomic_and(size, R1, R2, 8, fetch=True),
+            asm.atomic_or(size, R1, R2, 16, fetch=True),
+            asm.atomic_xor(size, R1, R2, 0, fetch=True),
             asm.atomic_xchg(size, R1, R2, 8),
             asm.mov_imm(R0, 0), asm.atomic_cmpxchg(size, R1, R2, 16),
         ])
@@ -257,7 +258,10 @@ def _py(op: str, old: int, v: int) -> int:
 
 
 def read_slots(m: Map) -> tuple[int, int, int, int]:
-    return struct.unpack("=QQQQ", m.lookup(0))  # type: ignore[return-value]
+    value = m.lookup(0)
+    assert isinstance(value, bytes)
+    a, b, c, d = struct.unpack("=QQQQ", value)
+    return a, b, c, d
 
 
 def write_slots(m: Map, *slots: int) -> None:
@@ -303,7 +307,9 @@ def test_atomic_add_after_lookup(hashmap: Map) -> None:
     hashmap.update(5, struct.pack("=QQ", 1, 100))
     with load(insns, ProgramType.SOCKET_FILTER) as prog:
         prog.test_run(PACKET, repeat=250)
-    assert struct.unpack("=QQ", hashmap.lookup(5)) == (1, 600)
+    value = hashmap.lookup(5)
+    assert isinstance(value, bytes)
+    assert struct.unpack("=QQ", value) == (1, 600)
 
 
 def atomic_prog(array: Map, op: str, size: asm.Size, operand: int, fetch: bool,
