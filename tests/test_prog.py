@@ -266,9 +266,19 @@ def test_closed_and_wrong_descriptors() -> None:
 
 
 def test_xlated_instructions() -> None:
+    from bpfobj import asm
+
     with xdp(3) as p:
         raw = p.xlated_bytes()
         assert raw == mov_r0(3) + EXIT
+        xl = p.xlated()
+        assert isinstance(xl, asm.Instructions)
+        assert xl.encode() == raw
+        assert str(xl) == str(asm.Instructions([asm.mov_imm(asm.R0, 3), asm.exit_()]))
+        assert "r0 = 3" in str(xl)
+    p.close()
+    with pytest.raises(ClosedError):
+        p.xlated()
 
 
 @pytest.mark.bpftool
@@ -604,6 +614,10 @@ def _xlated_programs(m: Map) -> dict[str, bytes]:
                   + ins(0x15, 2, off=2, imm=0) + ins(0x2D, 2, 3, off=1) + mov_r0(1)
                   + ins(0x16, 2, off=1, imm=7) + ins(0x65, 2, off=1, imm=-1)
                   + ins(0xA5, 2, off=-3, imm=3) + ins(0x05, off=0) + EXIT),
+        "calls": (call(bpfobj.HelperFunc.ktime_get_ns) + call(bpfobj.HelperFunc.get_prandom_u32)
+                  + ins(0x18, 1, 1, imm=m.fd) + ins(0) + ins(0xBF, 2, 10) + ins(0x07, 2, imm=-4)
+                  + ins(0x62, 10, off=-4, imm=0) + call(bpfobj.HelperFunc.map_lookup_elem)
+                  + mov_r0(0) + EXIT),
         "maps": (ins(0x18, 1, 1, imm=m.fd) + ins(0) + ins(0x18, 2, 2, imm=m.fd)
                  + ins(0, imm=0) + mov_r0(0) + EXIT),
         "alu": (mov_imm(1, 40) + ins(0xBF, 0, 1) + ins(0x07, 0, imm=5) + ins(0x04, 0, imm=3)
