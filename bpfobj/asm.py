@@ -25,7 +25,7 @@ from __future__ import annotations
 import enum
 import struct
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import SupportsIndex, Union, overload
 
@@ -169,7 +169,8 @@ class Instruction:
 
     def _target_in_imm(self) -> bool:
         return ((self.opcode == JMP | CALL and self.src == PSEUDO_CALL)
-                or self.opcode == JMP32 | JA)
+                or self.opcode == JMP32 | JA
+                or (self.opcode == _LD_IMM64 and self.src == PSEUDO_FUNC))
 
     def is_jump(self) -> bool:
         """Whether the instruction jumps to an offset (any ``goto``, ``gotol``, local call)."""
@@ -190,8 +191,13 @@ class Instruction:
 
     # -- text --------------------------------------------------------------------------------
 
-    def text(self) -> str:
-        """The instruction as the kernel's disassembler (and bpftool) prints it: ``(b7) r0 = 0``."""
+    def text(self, jited_ksyms: Sequence[int] = ()) -> str:
+        """The instruction as the kernel's disassembler (and bpftool) prints it: ``(b7) r0 = 0``.
+
+        ``jited_ksyms`` (the program's ``jited_ksyms`` info: the kernel
+        addresses of its JIT-compiled functions) lets a BPF-to-BPF call name
+        its target as bpftool does (``call pc+1#bpf_prog_<tag>_<name>``).
+        """
         code, cls, op = self.opcode, self.opcode & 0x07, self.opcode & 0xF0
         d, s, off, imm = self.dst, self.src, self.off, self.imm
         p = f"({code:02x}) "
@@ -267,7 +273,9 @@ class Instruction:
             if cls == JMP32:
                 return bad
             if s == PSEUDO_CALL:
-                return p + (f"call pc{imm:+d}" if self.target is None else f"call {self.target}")
+                if self.target is not None:
+                    return p + f"call {self.target}"
+                return p + f"call pc{_local_call_name(imm, jited_ksyms)}"
             return p + f"call {_call_name(imm, s)}#{imm}"
         if code == JMP | JA:
             return p + f"goto {where}"
@@ -286,6 +294,8 @@ class Instruction:
 
     def _imm64_text(self) -> str:
         lo, hi = _s32(self.imm), _s32(self.imm >> 32)
+        if self.target is not None and self.src == PSEUDO_FUNC:
+            return f"subprog[{self.target}]"
         if self.src == PSEUDO_MAP_FD:
             return f"map[id:{lo}]"
         if self.src == PSEUDO_MAP_VALUE:
@@ -329,8 +339,13 @@ class Instructions(list[Item]):
     ``str()`` prints as ``bpftool prog dump xlated`` does.
     """
 
-    def __init__(self, items: Iterable[Item] = ()) -> None:
+    #: The kernel addresses of the program's JIT-compiled functions, when decoded
+    #: from a loaded program with them: used to name BPF-to-BPF calls as bpftool does.
+    jited_ksyms: tuple[int, ...]
+
+    def __init__(self, items: Iterable[Item] = (), jited_ksyms: Iterable[int] = ()) -> None:
         super().__init__()
+        self.jited_ksyms = tuple(jited_ksyms)
         self.extend(items)
 
     @staticmethod
@@ -401,6 +416,8 @@ class Instructions(list[Item]):
                     if not -0x80000000 <= delta <= 0x7FFFFFFF:
                         raise ValueError(f"jump to label {insn.target!r} at instruction {slot}: "
                                          f"offset {delta} out of range")
+                    if insn.opcode == _LD_IMM64:   # ld_func: the offset in the low half
+                        delta &= 0xFFFFFFFF
                     insn = replace(insn, imm=delta, target=None)
                 else:
                     if not -0x8000 <= delta <= 0x7FFF:
@@ -416,8 +433,10 @@ class Instructions(list[Item]):
         return b"".join(insn.encode() for _, insn in self.resolved())
 
     @classmethod
-    def decode(cls, raw: Buffer) -> Instructions:
+    def decode(cls, raw: Buffer, jited_ksyms: Iterable[int] = ()) -> Instructions:
         """Read encoded instructions (host byte order) back.
+
+        ``jited_ksyms``: see ``Instructions.jited_ksyms``.
 
         Raises:
             ValueError: the length is not a multiple of 8, or a ld_imm64 is
@@ -429,7 +448,7 @@ class Instructions(list[Item]):
             raise ValueError(f"cannot decode {type(raw).__name__}: not bytes-like") from exc
         if len(data) % 8:
             raise ValueError(f"instructions: {len(data)} bytes is not a multiple of 8")
-        out = cls()
+        out = cls(jited_ksyms=jited_ksyms)
         n = len(data) // 8
         i = 0
         while i < n:
@@ -458,7 +477,8 @@ class Instructions(list[Item]):
         """
         lines = []
         for slot, insn in self.resolved(strict=False):
-            lines.append(f"{slot:4d}: {insn.text()}" if numbered else insn.text())
+            text = insn.text(self.jited_ksyms)
+            lines.append(f"{slot:4d}: {text}" if numbered else text)
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -473,10 +493,10 @@ class Instructions(list[Item]):
 _KALLSYMS: tuple[int, dict[int, str]] | None = None
 
 
-def _kallsyms() -> tuple[int, dict[int, str]]:
-    """__bpf_call_base's address and the kernel's text symbols by address (read once)."""
+def _kallsyms(refresh: bool = False) -> tuple[int, dict[int, str]]:
+    """__bpf_call_base's address and the kernel's symbols by address (read once, or again)."""
     global _KALLSYMS
-    if _KALLSYMS is None:
+    if _KALLSYMS is None or refresh:
         base = 0
         syms: dict[int, str] = {}
         try:
@@ -514,6 +534,28 @@ def _call_name(imm: int, src: int) -> str:
     addr = (base + imm) & 0xFFFFFFFFFFFFFFFF
     name = syms.get(addr)
     return name if name is not None else f"{addr:#x}"
+
+
+def _local_call_name(imm: int, jited_ksyms: Sequence[int]) -> str:
+    """bpftool's name for a BPF-to-BPF call: ``+1`` alone, or ``+1#<symbol>`` once JIT-compiled.
+
+    bpftool indexes the program's jited_ksyms with the call's imm when it is
+    below their count, else takes __bpf_call_base + imm, and looks the address
+    up in /proc/kallsyms (hex when no symbol is there). An interpreted program
+    (no jited_ksyms) gets the bare offset.
+    """
+    if not jited_ksyms:
+        return f"{imm:+d}"
+    base, syms = _kallsyms()
+    if 0 <= imm < len(jited_ksyms):
+        addr = jited_ksyms[imm]
+    else:
+        addr = (base + imm) & 0xFFFFFFFFFFFFFFFF
+    name = syms.get(addr)
+    if name is None and syms:
+        # a program's JIT-compiled functions appear in kallsyms as it loads: read again
+        name = _kallsyms(refresh=True)[1].get(addr)
+    return f"{imm:+d}#{name}" if name is not None else f"{imm:+d}#{addr:#x}"
 
 
 def _helper_id(helper: HelperFunc | str | int) -> int:
@@ -1205,6 +1247,17 @@ def call_local(target: Target) -> Instruction:
     return Instruction(JMP | CALL, src=PSEUDO_CALL, imm=_imm32(target))
 
 
+def ld_func(dst: RegLike, target: Target) -> Instruction:
+    """dst = the address of a subprogram at a label or a slot offset (BPF_PSEUDO_FUNC).
+
+    For helpers that take a callback (``bpf_loop``, ``bpf_for_each_map_elem``...).
+    """
+    if isinstance(target, str):
+        return Instruction(_LD_IMM64, _reg(dst, "dst"), PSEUDO_FUNC, target=target)
+    return Instruction(_LD_IMM64, _reg(dst, "dst"), PSEUDO_FUNC,
+                       imm=_imm32(target) & 0xFFFFFFFF)
+
+
 def exit_() -> Instruction:
     """Return r0 to the caller."""
     return Instruction(JMP | EXIT)
@@ -1341,7 +1394,8 @@ __all__ += [
     "jsle32_imm",
     "jsle32_reg",
     "sdiv_imm", "sdiv_reg", "smod_imm", "smod_reg", "movsx_reg", "movsx32_reg", "neg", "neg32",
-    "to_be", "to_le", "bswap", "ld_imm64", "ld_map_fd", "ld_map_value", "ldx", "ldxsx", "stx",
+    "to_be", "to_le", "bswap", "ld_imm64", "ld_map_fd", "ld_map_value", "ld_func", "ldx", "ldxsx",
+    "stx",
     "st", "ld_abs", "ld_ind", "ja", "gotol", "call", "call_local", "exit_", "atomic_add",
     "atomic_and", "atomic_or", "atomic_xor", "atomic_xchg", "atomic_cmpxchg",
 ]

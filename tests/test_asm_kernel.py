@@ -403,3 +403,38 @@ def test_decode_what_we_load_is_what_we_built(array: Map) -> None:
     assert back == Instructions.decode(insns.encode())
     assert back[1] == Instruction(0x15, 0, 0, 1, 1)
     assert bpfobj.asm is asm
+
+
+def jited_ksyms(prog: Program) -> tuple[int, ...]:
+    """The program's jited_ksyms (BPF_OBJ_GET_INFO_BY_FD); Program has no public reader yet."""
+    from bpfobj import _sys
+
+    fd = prog._fd
+    n = _sys.obj_get_info_by_fd(fd, "struct bpf_prog_info", prog)["nr_jited_ksyms"]
+    if not n:
+        return ()
+    buf = _sys.new_buffer(8 * n)
+    _sys.obj_get_info_by_fd(fd, "struct bpf_prog_info", prog, nr_jited_ksyms=n, jited_ksyms=buf)
+    return struct.unpack(f"={n}Q", _sys.buffer_bytes(buf, 8 * n))
+
+
+@pytest.mark.bpftool
+def test_local_call_equals_bpftool(bpftool: str) -> None:
+    """A BPF-to-BPF call: bpftool names the JIT-compiled target from the program's jited_ksyms."""
+    insns = Instructions([
+        asm.mov_imm(R1, 5),
+        asm.call_local("double"),
+        asm.exit_(),
+        asm.label("double"),
+        asm.mov_reg(R0, R1), asm.add_reg(R0, R1),
+        asm.exit_(),
+    ])
+    with load(insns) as prog:
+        assert prog.test_run(PACKET).retval == 10
+        want = bpftool_xlated(bpftool, prog)
+        ksyms = jited_ksyms(prog)
+        got = Instructions.decode(prog.xlated_bytes(), ksyms)
+        assert got.jited_ksyms == ksyms
+        assert str(got).splitlines() == want
+        if not ksyms:   # interpreted: the bare offset
+            assert str(prog.xlated()).splitlines() == want

@@ -387,3 +387,20 @@ def test_decode_random_bytes(raw: bytes) -> None:
         return
     assert insns.encode() == raw
     assert len(str(insns).splitlines()) == len(insns)
+
+
+def test_ld_func_and_local_call_names() -> None:
+    insns = Instructions([asm.ld_func(R2, "cb"), asm.call_local("cb"), asm.exit_(),
+                          asm.label("cb"), asm.mov_imm(R0, 0), asm.exit_()])
+    out = Instructions.decode(insns.encode())
+    assert out[0] == Instruction(0x18, 2, asm.PSEUDO_FUNC, 0, 3)
+    assert out[1] == Instruction(0x85, 0, asm.PSEUDO_CALL, 0, 1)
+    assert str(out[0]) == "(18) r2 = subprog[+3]"
+    back = Instructions([asm.label("cb"), asm.exit_(), asm.ld_func(R1, "cb")])
+    assert str(Instructions.decode(back.encode())[1]) == "(18) r1 = subprog[-2]"
+    assert asm.ld_func(R1, "cb").text() == "(18) r1 = subprog[cb]"
+    # once JIT-compiled, bpftool names the callee from the program's jited_ksyms;
+    # an address no symbol has prints in hex
+    jitted = Instructions.decode(out.encode(), jited_ksyms=[1, 2])
+    assert str(jitted).splitlines()[1] == "   2: (85) call pc+1#0x2"
+    assert jitted.jited_ksyms == (1, 2)
