@@ -12,6 +12,17 @@ that takes two 8-byte slots; jump offsets given as integers count slots, as
 the kernel's do. ``str(Instructions)`` prints one line per instruction in the
 text of ``bpftool prog dump xlated``: ``   0: (b7) r0 = 0``.
 
+The text follows the running kernel's disassembler (kernel/bpf/disasm.c) with
+bpftool's callbacks: ``map[id:N]`` and ``map[id:N][0]+off`` for map loads,
+``subprog[+N]`` for ``ld_func``, a helper call named from the HelperFunc id
+(``call bpf_map_lookup_elem#1``) or, in a translated program whose call imm is
+the distance from ``__bpf_call_base``, from /proc/kallsyms as bpftool does
+(``call __htab_map_lookup_elem#330864``; hex when no symbol is there), and a
+BPF-to-BPF call as ``call pc+N`` or, given the program's ``jited_ksyms``,
+``call pc+N#bpf_prog_<tag>_<name>``. The instructions of Linux 6.6 (bswap,
+sdiv/smod, movsx, sign-extending loads, gotol) print as the kernel prints them
+(``(d7) r0 = bswap16 r0``); a bpftool older than those prints ``BUG_...`` there.
+
 Decoding never raises anything but ``ValueError`` (a length that is not a
 multiple of 8, a ``ld_imm64`` cut short or whose second slot is not zero
 apart from its imm). Any other 8 bytes decode to an ``Instruction``, even
