@@ -536,7 +536,7 @@ def _call_name(imm: int, src: int) -> str:
     ``__bpf_call_base`` to the function; bpftool looks that address up in
     /proc/kallsyms and prints its address in hex when no symbol is there.
     """
-    if src == 0 and 0 < imm:
+    if src == 0 and 0 <= imm:
         try:
             return f"bpf_{HelperFunc(imm).name}"
         except ValueError:
