@@ -386,14 +386,14 @@ def _references(
     want_maps = {i for k, i in wanted if k is ObjType.MAP}
     want_progs = {i for k, i in wanted if k is ObjType.PROG}
     if want_maps:
-        for info in objects.programs():
-            for map_id in getattr(info, "map_ids", ()) or ():
+        for prog in objects.programs():
+            for map_id in prog.map_ids:
                 if map_id in want_maps:
                     out.setdefault((ObjType.MAP, map_id), []).append(
-                        Reference(ObjType.PROG, info.id, str(info), "used by"))
+                        Reference(ObjType.PROG, prog.id, str(prog), "used by"))
     if want_progs:
-        for info in objects.links():
-            if info.prog_id in want_progs:
-                out.setdefault((ObjType.PROG, info.prog_id), []).append(
-                    Reference(ObjType.LINK, info.id, str(info), "attached by"))
+        for link in objects.links():
+            if link.prog_id in want_progs:
+                out.setdefault((ObjType.PROG, link.prog_id), []).append(
+                    Reference(ObjType.LINK, link.id, str(link), "attached by"))
     return {k: tuple(sorted(v, key=lambda r: r.id)) for k, v in out.items()}
