@@ -7,8 +7,11 @@ imported on use.
 
 from __future__ import annotations
 
+from . import asm
+from ._any import load_pinned, new_from_fd  # noqa: E402  (needs the wrappers above)
 from ._types import AttachType, HelperFunc, LinkType, MapType, ObjType, ProgramType, fd_type
 from ._version import __version__
+from .btf import BTF, BTFInfo
 from .errors import (
     BPFError,
     BPFPermissionError,
@@ -22,12 +25,9 @@ from .errors import (
     ProcessGoneError,
     VerifierError,
 )
-from .btf import BTF, BTFInfo
 from .link import Link, LinkInfo
 from .map import Map, MapBatch, MapInfo, MapSpec, UpdateFlags
 from .prog import Program, ProgramInfo, ProgramSpec, RunResult, enable_stats
-from . import asm
-from ._any import load_pinned, new_from_fd  # noqa: E402  (needs the wrappers above)
 
 __all__ = [
     "AttachType",

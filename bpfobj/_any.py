@@ -58,7 +58,7 @@ def new_from_fd(raw: int) -> AnyObject:
         raise
 
 
-def load_pinned(path: Union[str, "os.PathLike[str]"]) -> Union[Program, Map, Link]:
+def load_pinned(path: Union[str, os.PathLike[str]]) -> Union[Program, Map, Link]:
     """Open whatever is pinned at ``path`` (BPF_OBJ_GET): a Program, Map or Link.
 
     Raises:

@@ -581,10 +581,10 @@ def _raw_of(fd: object) -> int:
         raise TypeError("a descriptor must be an int, not bool")
     if isinstance(fd, int):
         raw = fd
-    elif hasattr(fd, "raw") and isinstance(getattr(fd, "raw"), int):
-        raw = getattr(fd, "raw")
+    elif hasattr(fd, "raw") and isinstance(fd.raw, int):
+        raw = fd.raw
     elif hasattr(fd, "fd"):
-        raw = getattr(fd, "fd")
+        raw = fd.fd
     else:
         raise TypeError(f"expected a descriptor, not {type(fd).__name__}")
     if not isinstance(raw, int) or raw < 0:
