@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -124,3 +124,39 @@ def bpftool() -> str:
     need(path is not None, "bpftool is not installed")
     assert path is not None
     return path
+
+
+def run_as_nobody(action: Callable[[], object]) -> str:
+    """Fork a child that drops to uid/gid 65534 (no capabilities), runs ``action``
+    and reports: "no error", "denied <message>" for a BPFPermissionError, or
+    "<ExceptionType> <message>" for anything else."""
+    from bpfobj import BPFPermissionError
+
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop privileges, try, report through the pipe
+        code = 1
+        try:
+            os.close(r)
+            os.setgroups([])
+            os.setresgid(65534, 65534, 65534)
+            os.setresuid(65534, 65534, 65534)
+            try:
+                action()
+                msg = "no error"
+            except BPFPermissionError as exc:
+                msg = f"denied {exc}"
+            except BaseException as exc:  # noqa: BLE001 - reported to the parent
+                msg = f"{type(exc).__name__} {exc}"
+            os.write(w, msg.encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(w)
+    try:
+        with os.fdopen(r, "rb") as f:
+            msg = f.read().decode()
+    finally:
+        _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    return msg

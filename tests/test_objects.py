@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -14,7 +13,6 @@ import pytest
 
 from bpfobj import (
     BTF,
-    BPFPermissionError,
     Link,
     Map,
     MapSpec,
@@ -26,6 +24,7 @@ from bpfobj import (
     objects,
 )
 
+from .conftest import run_as_nobody
 from .test_btf import raw_btf
 
 pytestmark = pytest.mark.usefixtures("kernel")
@@ -154,31 +153,5 @@ def test_bad_kind_and_id() -> None:
 
 def test_not_root_is_a_permission_error() -> None:
     """Opening objects by ID needs CAP_SYS_ADMIN: unprivileged, the walk says so."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: drop to nobody, try, report through the pipe
-        code = 1
-        try:
-            os.close(r)
-            os.setgroups([])
-            os.setresgid(65534, 65534, 65534)
-            os.setresuid(65534, 65534, 65534)
-            try:
-                list(objects.maps())
-                msg = "no error"
-            except BPFPermissionError as exc:
-                msg = f"denied {exc}"
-            except BaseException as exc:  # noqa: BLE001 - reported to the parent
-                msg = f"{type(exc).__name__} {exc}"
-            os.write(w, msg.encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(w)
-    try:
-        with os.fdopen(r, "rb") as f:
-            msg = f.read().decode()
-    finally:
-        _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+    msg = run_as_nobody(lambda: list(objects.maps()))
     assert msg.startswith("denied") and "CAP_SYS_ADMIN" in msg, msg

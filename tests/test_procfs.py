@@ -17,7 +17,6 @@ import pytest
 from bpfobj import (
     BTF,
     AttachType,
-    BPFPermissionError,
     Link,
     LinkType,
     Map,
@@ -31,6 +30,7 @@ from bpfobj import (
     procfs,
 )
 
+from .conftest import run_as_nobody
 from .test_btf import raw_btf
 
 pytestmark = pytest.mark.usefixtures("kernel")
@@ -265,33 +265,7 @@ def test_holders_equal_bpftool_pids(
 def test_not_root_cannot_read_another_process() -> None:
     """Unprivileged, /proc/PID/fd of root's process is a BPFPermissionError naming the cause."""
     parent = os.getpid()
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: drop to nobody, try, report through the pipe
-        code = 1
-        try:
-            os.close(r)
-            os.setgroups([])
-            os.setresgid(65534, 65534, 65534)
-            os.setresuid(65534, 65534, 65534)
-            try:
-                procfs.fds(parent)
-                msg = "no error"
-            except BPFPermissionError as exc:
-                msg = f"denied {exc}"
-            except BaseException as exc:  # noqa: BLE001 - reported to the parent
-                msg = f"{type(exc).__name__} {exc}"
-            os.write(w, msg.encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(w)
-    try:
-        with os.fdopen(r, "rb") as f:
-            msg = f.read().decode()
-    finally:
-        _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
+    msg = run_as_nobody(lambda: procfs.fds(parent))
     assert msg.startswith("denied"), msg
     assert f"pid {parent}" in msg and "ptrace" in msg
 
