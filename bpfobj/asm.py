@@ -202,13 +202,18 @@ class Instruction:
 
     # -- text --------------------------------------------------------------------------------
 
-    def text(self, jited_ksyms: Sequence[int] = ()) -> str:
+    def text(self, jited_ksyms: Sequence[int] = (), *, opcode: bool = True) -> str:
         """The instruction as the kernel's disassembler (and bpftool) prints it: ``(b7) r0 = 0``.
 
         ``jited_ksyms`` (the program's ``jited_ksyms`` info: the kernel
         addresses of its JIT-compiled functions) lets a BPF-to-BPF call name
         its target as bpftool does (``call pc+1#bpf_prog_<tag>_<name>``).
+        With ``opcode=False`` the ``(b7) `` prefix is left out: ``r0 = 0``.
         """
+        text = self._text(jited_ksyms)
+        return text if opcode else text[5:]
+
+    def _text(self, jited_ksyms: Sequence[int]) -> str:
         code, cls, op = self.opcode, self.opcode & 0x07, self.opcode & 0xF0
         d, s, off, imm = self.dst, self.src, self.off, self.imm
         p = f"({code:02x}) "
@@ -480,15 +485,18 @@ class Instructions(list[Item]):
                 i += 1
         return out
 
-    def format(self, numbered: bool = True) -> str:
+    def format(self, numbered: bool = True, opcode: bool = True) -> str:
         """One line per instruction; ``numbered`` prefixes bpftool's ``%4d: `` slot number.
+
+        ``opcode=False`` leaves out each line's ``(xx) `` opcode, as
+        ``Instruction.text(opcode=False)`` does.
 
         Labels are resolved where they can be (an unresolved one prints by
         name) and take no line.
         """
         lines = []
         for slot, insn in self.resolved(strict=False):
-            text = insn.text(self.jited_ksyms)
+            text = insn.text(self.jited_ksyms, opcode=opcode)
             lines.append(f"{slot:4d}: {text}" if numbered else text)
         return "\n".join(lines)
 
@@ -989,6 +997,11 @@ def st(size: Size, dst: RegLike, off: int, imm: int) -> Instruction:
     return Instruction(ST | MEM | _size(size, "st"), _reg(dst, "dst"), 0, _off(off), _imm32(imm))
 
 
+def st_imm(size: Size, dst: RegLike, off: int, imm: int) -> Instruction:
+    """*(size *)(dst + off) = imm (the same instruction as ``st``)."""
+    return st(size, dst, off, imm)
+
+
 def ld_abs(size: Size, imm: int) -> Instruction:
     """r0 = *(size *)skb[imm] (legacy packet access, socket filters)."""
     if size == DW:
@@ -1407,6 +1420,6 @@ __all__ += [
     "sdiv_imm", "sdiv_reg", "smod_imm", "smod_reg", "movsx_reg", "movsx32_reg", "neg", "neg32",
     "to_be", "to_le", "bswap", "ld_imm64", "ld_map_fd", "ld_map_value", "ld_func", "ldx", "ldxsx",
     "stx",
-    "st", "ld_abs", "ld_ind", "ja", "gotol", "call", "call_local", "exit_", "atomic_add",
+    "st", "st_imm", "ld_abs", "ld_ind", "ja", "gotol", "call", "call_local", "exit_", "atomic_add",
     "atomic_and", "atomic_or", "atomic_xor", "atomic_xchg", "atomic_cmpxchg",
 ]

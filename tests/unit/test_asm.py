@@ -404,3 +404,39 @@ def test_ld_func_and_local_call_names() -> None:
     jitted = Instructions.decode(out.encode(), jited_ksyms=[1, 2])
     assert str(jitted).splitlines()[1] == "   2: (85) call pc+1#0x2"
     assert jitted.jited_ksyms == (1, 2)
+
+
+def test_st_imm_is_st() -> None:
+    assert asm.st_imm(W, FP, -4, 7) == asm.st(W, FP, -4, 7)
+    assert asm.st_imm(DW, R1, 8, -1).encode() == slot(0x7A, 1, 0, 8, -1)
+    with pytest.raises(ValueError):
+        asm.st_imm(DW, R1, 0, 2**32)
+
+
+@pytest.mark.parametrize(("insn", "bare"), [
+    (asm.mov_imm(R0, 0), "r0 = 0"),
+    (asm.add32_imm(R0, 1), "w0 += 1"),
+    (asm.ldx(DW, R1, R10, -8), "r1 = *(u64 *)(r10 -8)"),
+    (asm.stx(W, R10, R1, -4), "*(u32 *)(r10 -4) = r1"),
+    (asm.jeq_imm(R0, 0, 1), "if r0 == 0x0 goto pc+1"),
+    (asm.ja(2), "goto pc+2"),
+    (asm.call("map_lookup_elem"), "call bpf_map_lookup_elem#1"),
+    (asm.exit_(), "exit"),
+    (asm.ld_map_fd(R1, 12), "r1 = map[id:12]"),
+    (asm.atomic_add(DW, R1, R2), "lock *(u64 *)(r1 +0) += r2"),
+    (asm.atomic_add(DW, R1, R2, fetch=True), "r2 = atomic64_fetch_add((u64 *)(r1 +0), r2)"),
+    (asm.atomic_cmpxchg(DW, R1, R2), "r0 = atomic64_cmpxchg((u64 *)(r1 +0), r0, r2)"),
+    (asm.atomic_xchg(DW, R1, R2), "r2 = atomic64_xchg((u64 *)(r1 +0), r2)"),
+    (Instruction(0xFF), "invalid"),
+])
+def test_bare_text(insn: Instruction, bare: str) -> None:
+    """Without the opcode: the text of the brief's examples, and the full text ends with it."""
+    assert insn.text(opcode=False) == bare
+    assert insn.text() == f"({insn.opcode:02x}) {bare}"
+
+
+def test_format_without_opcode() -> None:
+    insns = Instructions([asm.ld_map_fd(R1, 3), asm.label("x"), asm.ja("x"), asm.exit_()])
+    assert insns.format(opcode=False) == "   0: r1 = map[id:3]\n   2: goto pc-1\n   3: exit"
+    assert insns.format(numbered=False, opcode=False).splitlines() == [
+        "r1 = map[id:3]", "goto pc-1", "exit"]
