@@ -42,8 +42,8 @@ ffibuilder = FFI()
 ffibuilder.cdef("\n".join((_CDEFS / name).read_text() for name in _HEADERS))
 ffibuilder.set_source(
     "bpfobj._bpfobj_cffi",
-    '#define BPFOBJ_VERSION_STRING "%s"\n#include <stddef.h>\n%s\n%s'
-    % (_version(), _c_text(_BPF_H), (_CDEFS / "bpfobj.c").read_text()),
+    f'#define BPFOBJ_VERSION_STRING "{_version()}"\n#include <stddef.h>\n'
+    f'{_c_text(_BPF_H)}\n{(_CDEFS / "bpfobj.c").read_text()}',
     depends=[str(_CDEFS / n) for n in (*_HEADERS, "bpfobj.c")],
     extra_compile_args=["-O2"],
 )

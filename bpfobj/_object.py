@@ -43,7 +43,8 @@ class BPFObject:
     _pinned: Optional[str]
 
     def __init__(self) -> None:
-        raise TypeError(f"use the {type(self).__name__} constructors (new_from_fd, new_from_id, ...)")
+        raise TypeError(
+            f"use the {type(self).__name__} constructors (new_from_fd, new_from_id, ...)")
 
     def _init_from_fd(self, fd: FD) -> None:
         """Read what the wrapper keeps (type, name) from the kernel. Subclasses override."""

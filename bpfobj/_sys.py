@@ -637,7 +637,8 @@ def _explain_obj_get(err: int, path: str, obj: object) -> BPFError:
         return NotBPFFSError(err, f"{Op.OBJ_GET.value} {target}: path is not on a bpffs mount",
                              op=Op.OBJ_GET, obj=str(obj), reason="not on bpffs", filename=path)
     if os.path.isdir(path):
-        return ObjectTypeError(err, f"{Op.OBJ_GET.value} {target}: a directory, not a pinned object",
+        return ObjectTypeError(
+            err, f"{Op.OBJ_GET.value} {target}: a directory, not a pinned object",
                                op=Op.OBJ_GET, obj=str(obj), reason="a directory", filename=path)
     return from_errno(err, Op.OBJ_GET, obj, path)
 
@@ -917,7 +918,8 @@ def link_update(link_fd: FD, new_prog_fd: FD, old_prog_fd: Optional[FD] = None,
     """BPF_LINK_UPDATE; with ``old_prog_fd`` the kernel checks it is the current program."""
     attr = _new("union bpf_attr *")
     lu = attr.link_update
-    with link_fd.borrow(Op.LINK_UPDATE, obj) as lraw, new_prog_fd.borrow(Op.LINK_UPDATE, obj) as nraw, \
+    with link_fd.borrow(Op.LINK_UPDATE, obj) as lraw, \
+            new_prog_fd.borrow(Op.LINK_UPDATE, obj) as nraw, \
             _borrow_opt(old_prog_fd) as oraw:
         lu.link_fd = lraw
         lu.new_prog_fd = nraw

@@ -207,7 +207,8 @@ _ERRNO_TABLE: dict[tuple[Optional[Op], int], _Entry] = {
         BPFPermissionError, "descriptor is write-only", "open the map with read access"),
     (Op.MAP_BATCH_LOOKUP, _errno.EPERM): (
         BPFPermissionError, "descriptor is write-only", "open the map with read access"),
-    (Op.MAP_FREEZE, _errno.EBUSY): (BPFError, "map is busy (already frozen or mmap'ed writable)", ""),
+    (Op.MAP_FREEZE, _errno.EBUSY): (
+        BPFError, "map is busy (already frozen or mmap'ed writable)", ""),
     # A frozen map drops write access from every descriptor, so freezing twice is EPERM too.
     (Op.MAP_FREEZE, _errno.EPERM): (
         BPFPermissionError, "map is already frozen or the descriptor is read-only", ""),
@@ -216,7 +217,8 @@ _ERRNO_TABLE: dict[tuple[Optional[Op], int], _Entry] = {
     **{(op, err): (NotSupportedError, "not supported by this map type", "")
        for op in _MAP_OPS for err in (_errno.EOPNOTSUPP, ENOTSUPP)},
     (Op.MAP_CREATE, _errno.EPERM): (BPFPermissionError, "operation not permitted", _NEEDS_BPF),
-    (Op.MAP_CREATE, _errno.E2BIG): (BPFError, "map is too large", "lower max_entries or value_size"),
+    (Op.MAP_CREATE, _errno.E2BIG): (
+        BPFError, "map is too large", "lower max_entries or value_size"),
     (Op.MAP_CREATE, _errno.ENOMEM): (BPFError, "out of memory", "lower max_entries or value_size"),
     (Op.MAP_CREATE, _errno.EINVAL): (
         BPFError, "invalid map attributes", "check type, sizes, flags and max_entries"),
@@ -231,7 +233,8 @@ _ERRNO_TABLE: dict[tuple[Optional[Op], int], _Entry] = {
     (Op.OBJ_PIN, _errno.ENOENT): (BPFError, "parent directory does not exist", ""),
     (Op.OBJ_GET, _errno.EPERM): (
         BPFPermissionError, "not permitted", "path not on bpffs, or its mode forbids the access"),
-    (Op.OBJ_GET, _errno.EACCES): (BPFPermissionError, "permission denied", "the pin's mode forbids it"),
+    (Op.OBJ_GET, _errno.EACCES): (
+        BPFPermissionError, "permission denied", "the pin's mode forbids it"),
     (Op.OBJ_GET, _errno.EINVAL): (NotBPFFSError, "path is not on a bpffs mount", ""),
     (Op.OBJ_GET, _errno.ENOENT): (BPFError, "no such pinned object", ""),
     (Op.GET_FD_BY_ID, _errno.EPERM): (BPFPermissionError, "operation not permitted", _NEEDS_ADMIN),
@@ -258,7 +261,8 @@ _ERRNO_TABLE: dict[tuple[Optional[Op], int], _Entry] = {
     (None, _errno.EACCES): (BPFPermissionError, "permission denied", ""),
     (None, _errno.EOPNOTSUPP): (NotSupportedError, "not supported by this kernel", ""),
     (None, ENOTSUPP): (NotSupportedError, "not supported by this kernel", ""),
-    (None, _errno.ENOSYS): (NotSupportedError, "bpf() is not available", "kernel built without BPF?"),
+    (None, _errno.ENOSYS): (
+        NotSupportedError, "bpf() is not available", "kernel built without BPF?"),
     (None, _errno.ESRCH): (ProcessGoneError, "no such process", ""),
 }
 
@@ -318,8 +322,12 @@ def closed(op: Op, obj: object) -> ClosedError:
         reason="object is closed")
 
 
-def wrong_type(op: Op, obj: object, got: str, want: str, path: Optional[str] = None) -> ObjectTypeError:
-    """Build the error for a descriptor or pin of the wrong kind ("fd 7 is a bpf-prog, not a bpf-map")."""
+def wrong_type(op: Op, obj: object, got: str, want: str,
+               path: Optional[str] = None) -> ObjectTypeError:
+    """Build the error for a descriptor or pin of the wrong kind.
+
+    The reason reads "fd 7 is a bpf-prog, not a bpf-map".
+    """
     where = f"{path!r} holds" if path is not None else f"{obj} is"
     reason = f"{where} a {got}, not a {want}"
     return ObjectTypeError(

@@ -470,7 +470,8 @@ class Map(BPFObject):
                 f"{self!r}: {what} must be bytes-like or int, not {type(obj).__name__}"
             ) from None
         if view.nbytes != size:
-            raise ValueError(f"{self!r}: {what} is {view.nbytes} bytes, the map's {what}s are {size}")
+            raise ValueError(
+                f"{self!r}: {what} is {view.nbytes} bytes, the map's {what}s are {size}")
         if not view.c_contiguous:
             return bytes(view)
         return _sys.as_c(obj)
@@ -481,12 +482,14 @@ class Map(BPFObject):
         vs = self._value_size
         if type(value) is bytes:
             if len(value) != vs:
-                raise ValueError(f"{self!r}: value is {len(value)} bytes, the map's values are {vs}")
+                raise ValueError(
+                    f"{self!r}: value is {len(value)} bytes, the map's values are {vs}")
             return value
         return self._convert(value, vs, "value")
 
     def _percpu_value(self, value: Any) -> bytes:
-        if isinstance(value, (bytes, bytearray, memoryview, int)) or not isinstance(value, Iterable):
+        if (isinstance(value, (bytes, bytearray, memoryview, int))
+                or not isinstance(value, Iterable)):
             raise TypeError(f"{self!r}: a per-CPU map takes a list of {self._ncpu} values")
         values = list(value)
         if len(values) != self._ncpu:
@@ -697,7 +700,8 @@ class Map(BPFObject):
                                  f"multiple of the {what} size {size}")
             return _sys.as_c(items), view.nbytes // size
         parts = [conv(x) for x in items]
-        blob = b"".join(p if isinstance(p, bytes) else bytes(_sys.ffi_buffer(p, size)) for p in parts)
+        blob = b"".join(p if isinstance(p, bytes) else bytes(_sys.ffi_buffer(p, size))
+                        for p in parts)
         return blob, len(parts)
 
     def batch_update(self, keys: Any, values: Any, flags: int = UpdateFlags.ANY) -> int:
