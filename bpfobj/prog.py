@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno as _errno
 import os
+import sys
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional, Union
@@ -334,14 +335,34 @@ class Program(BPFObject):
         """
         return kernel_call_names(self.xlated_bytes())
 
+    def jited_ksyms(self) -> tuple[int, ...]:
+        """The kernel addresses of the program's JIT-compiled functions (BPF_OBJ_GET_INFO_BY_FD).
+
+        One per function (the main program, then each BPF-to-BPF callee);
+        empty when the program is interpreted or the addresses are hidden
+        (kernel.kptr_restrict).
+        """
+        d = _sys.obj_get_info_by_fd(self._fd, "struct bpf_prog_info", self)
+        n = d["nr_jited_ksyms"]
+        if not n:
+            return ()
+        buf = _sys.new_buffer(8 * n)
+        d = _sys.obj_get_info_by_fd(self._fd, "struct bpf_prog_info", self,
+                                    nr_jited_ksyms=n, jited_ksyms=buf)
+        n = min(n, d["nr_jited_ksyms"])
+        raw = _sys.buffer_bytes(buf, 8 * n)
+        return tuple(int.from_bytes(raw[i:i + 8], sys.byteorder) for i in range(0, 8 * n, 8))
+
     def xlated(self) -> Instructions:
         """Read the translated instructions (BPF_OBJ_GET_INFO_BY_FD), decoded by ``asm``.
 
-        ``str()`` of the result reads as ``bpftool prog dump xlated`` prints it.
+        ``str()`` of the result reads as ``bpftool prog dump xlated`` prints it,
+        BPF-to-BPF calls included (named from ``jited_ksyms()``, as bpftool does).
         """
         from .asm import Instructions
 
-        return Instructions.decode(self.xlated_bytes())
+        raw = self.xlated_bytes()
+        return Instructions.decode(raw, self.jited_ksyms() if raw else ())
 
     # -- running ---------------------------------------------------------------------------
 
