@@ -523,7 +523,10 @@ class Map(BPFObject):
             ValueError: the key has the wrong size.
         """
         k = key if type(key) is bytes and len(key) == self._key_size else self._key(key)
-        raw = _map_lookup(_LOOKUP, Op.MAP_LOOKUP, self._fd, k, self._vbuf_size, flags, self)
+        try:
+            raw = _map_lookup(_LOOKUP, Op.MAP_LOOKUP, self._fd, k, self._vbuf_size, flags, self)
+        except KeyNotFoundError as exc:
+            raise self._empty(exc) from None
         return self._split_percpu(raw) if self._ncpu else raw
 
     def get(self, key: Optional[KeyLike], default: _T = None) -> Union[Value, _T]:  # type: ignore[assignment]
@@ -579,9 +582,21 @@ class Map(BPFObject):
         For QUEUE and STACK maps (key None) this pops. Requires Linux 5.14 for hash maps.
         """
         k = self._key(key)
-        raw = _map_lookup(_sys.BPF_MAP_LOOKUP_AND_DELETE_ELEM, Op.MAP_LOOKUP_AND_DELETE, self._fd,
-                          k, self._vbuf_size, 0, self)
+        try:
+            raw = _map_lookup(_sys.BPF_MAP_LOOKUP_AND_DELETE_ELEM, Op.MAP_LOOKUP_AND_DELETE,
+                              self._fd, k, self._vbuf_size, 0, self)
+        except KeyNotFoundError as exc:
+            raise self._empty(exc) from None
         return self._split_percpu(raw) if self._ncpu else raw
+
+    def _empty(self, exc: KeyNotFoundError) -> KeyNotFoundError:
+        """For a QUEUE or STACK, ENOENT means "empty", not "key not found"."""
+        if self._type not in _KEYLESS_TYPES:
+            return exc
+        reason = f"the {str(self._type).lower()} is empty"
+        op = exc.op or Op.MAP_LOOKUP
+        return KeyNotFoundError(exc.errno or 2, f"{op.value} {self!r}: {reason}", op=op,
+                                obj=repr(self), reason=reason)
 
     def next_key(self, key: Optional[KeyLike] = None) -> Optional[bytes]:
         """The key after ``key``, or the first key for None; None at the end (BPF_MAP_GET_NEXT_KEY).

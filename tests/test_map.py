@@ -586,7 +586,7 @@ def test_lru_hash_evicts() -> None:
 def test_queue_and_stack(mtype: MapType, order: list[int]) -> None:
     with Map.create(spec(mtype, ks=0, vs=4, n=3, name="q")) as q:
         assert repr(q) == f"{mtype}(q)#{q.fd}"
-        with pytest.raises(KeyNotFoundError):
+        with pytest.raises(KeyNotFoundError, match=f"the {str(mtype).lower()} is empty"):
             q.lookup()
         for i in (1, 2, 3):
             q.update(None, v(i, 4))
@@ -595,7 +595,7 @@ def test_queue_and_stack(mtype: MapType, order: list[int]) -> None:
         assert info.value.errno == errno.E2BIG
         assert q.lookup() == v(order[0], 4)  # peek
         assert [q.lookup_and_delete() for _ in range(3)] == [v(i, 4) for i in order]
-        with pytest.raises(KeyNotFoundError):
+        with pytest.raises(KeyNotFoundError, match="is empty"):
             q.lookup_and_delete()
         with pytest.raises(ValueError, match="no keys"):
             q.update(1, 1)
