@@ -20,24 +20,8 @@ import tempfile
 import time
 from typing import Any
 
-CHILD = r'''
-import os, resource, sys
-from bpfobj import Map, MapSpec, MapType
-n, shape, root = int(sys.argv[1]), sys.argv[2], sys.argv[3]
-resource.setrlimit(resource.RLIMIT_NOFILE, (n + 1000, n + 1000))
-keep = []
-objects = 100 if shape == "dups" else n
-per = n // objects
-for i in range(objects):
-    m = Map.create(MapSpec(MapType.ARRAY, 4, 4, 1, name="b%d" % i))
-    keep.append(m)
-    if i % 2 == 0:
-        m.pin(os.path.join(root, "m%d" % i))
-    for _ in range(per - 1):
-        keep.append(m.clone())
-print("ready", flush=True)
-sys.stdin.read()
-'''
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks.run import HOLDER  # noqa: E402
 
 
 def timed(fn: Any, repeat: int) -> float:
@@ -63,7 +47,10 @@ def main() -> None:
     for shape in ("dups", "distinct"):
         root = tempfile.mkdtemp(prefix="bpfobj-bench-")
         subprocess.run(["mount", "-t", "bpf", "bpf", root], check=True)
-        proc = subprocess.Popen([sys.executable, "-c", CHILD, str(args.fds), shape, root],
+        # The child of run.py: ``maps`` maps, each held through ``per`` descriptors.
+        maps = 100 if shape == "dups" else args.fds
+        proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(maps),
+                                 str(args.fds // maps), root],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         try:
             assert proc.stdout is not None and proc.stdout.readline().startswith("ready")

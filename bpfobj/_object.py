@@ -116,6 +116,19 @@ class BPFObject:
         return cls._adopting(fd, op=Op.PIDFD, what=what)
 
     @classmethod
+    def load_pinned(cls, path: Union[str, os.PathLike[str]]) -> Self:
+        """Open the object pinned at ``path`` (BPF_OBJ_GET), checking its kind.
+
+        The new object owns the descriptor and remembers the path (``is_pinned``).
+
+        Raises:
+            ObjectTypeError: another kind of object is pinned there.
+            NotBPFFSError: the path is not on a bpffs mount.
+            BPFError: nothing is pinned there (ENOENT).
+        """
+        return cls._load_pinned(path)
+
+    @classmethod
     def _load_pinned(cls, path: Union[str, os.PathLike[str]], file_flags: int = 0) -> Self:
         path = os.fspath(path)
         fd = _sys.obj_get(path, file_flags, cls._KIND.value)

@@ -731,19 +731,6 @@ class Link(BPFObject):
 
     # -- opening --------------------------------------------------------------------------
 
-    @classmethod
-    def load_pinned(cls, path: Union[str, os.PathLike[str]]) -> Self:
-        """Open the link pinned at ``path`` (BPF_OBJ_GET), checking that it is a link.
-
-        The Link owns the new descriptor and remembers the path (``is_pinned``).
-
-        Raises:
-            ObjectTypeError: a map or program is pinned there.
-            NotBPFFSError: the path is not on a bpffs mount.
-            BPFError: nothing is pinned there (ENOENT).
-        """
-        return cls._load_pinned(path)
-
     # -- properties ------------------------------------------------------------------------
 
     @property

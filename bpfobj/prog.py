@@ -258,19 +258,6 @@ class Program(BPFObject):
         prog.verifier_log = log
         return prog
 
-    @classmethod
-    def load_pinned(cls, path: Union[str, os.PathLike[str]]) -> Self:
-        """Open the program pinned at ``path`` (BPF_OBJ_GET), checking that it is a program.
-
-        The Program owns the new descriptor and remembers the path (``is_pinned``).
-
-        Raises:
-            ObjectTypeError: a map or link is pinned there.
-            NotBPFFSError: the path is not on a bpffs mount.
-            BPFError: nothing is pinned there (ENOENT).
-        """
-        return cls._load_pinned(path)
-
     # -- properties -----------------------------------------------------------------
 
     @property
