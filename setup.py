@@ -2,4 +2,4 @@
 
 from setuptools import setup
 
-setup(cffi_modules=["bpfobj/_build.py:ffibuilder"])
+setup(cffi_modules=["cdefs/build.py:ffibuilder"])

@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 from typing import Union
 
-from . import _sys
+from ._internal import syscall as _sys
+from ._internal.fd import FD
 from ._types import ObjType, fd_type
 from .btf import BTF
 from .errors import Op, wrong_type
-from .fd import FD
 from .link import Link
 from .map import Map
 from .prog import Program

@@ -65,7 +65,7 @@ def _xdp_counter(map_raw: int) -> bytes:
 
 def child(pin_root: str) -> int:
     """Create objects, pin some, leak others; say "ready"; wait for stdin to close."""
-    from . import _sys
+    from ._internal import syscall as _sys
     from ._types import MapType
     from .map import Map, MapSpec
 

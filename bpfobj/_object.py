@@ -16,10 +16,10 @@ from typing import Any, ClassVar, Optional, Union
 
 from typing_extensions import Self
 
-from . import _sys
+from ._internal import syscall as _sys
+from ._internal.fd import FD
 from ._types import ObjType, fd_type
 from .errors import BPFError, NotBPFFSError, Op, closed, wrong_type
-from .fd import FD
 
 __all__ = ["BPFObject"]
 

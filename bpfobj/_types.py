@@ -17,7 +17,7 @@ import errno
 import os
 from typing import Optional
 
-from . import _sys
+from ._internal import syscall as _sys
 from .errors import Op, from_errno
 
 __all__ = [

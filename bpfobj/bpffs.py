@@ -19,12 +19,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional, Union
 
-from . import _sys
+from ._internal import syscall as _sys
 from ._types import ObjType, fd_type
 from .errors import BPFError, NotBPFFSError, Op
 
 if TYPE_CHECKING:
-    from .fd import FD
+    from ._internal.fd import FD
     from .link import LinkInfo
     from .map import MapInfo
     from .prog import ProgramInfo

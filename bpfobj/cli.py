@@ -20,8 +20,8 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator, Sequence
-from typing import Any, Callable, Optional, TextIO
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Optional, TextIO
 
 from ._types import ObjType
 from .errors import BPFError, BPFPermissionError, NotBPFFSError, ProcessGoneError
@@ -113,7 +113,7 @@ def _open(kind: ObjType, sel: tuple[str, str]) -> Any:
 
 
 def _all_ids(kind: ObjType) -> Iterator[int]:
-    from . import _sys
+    from ._internal import syscall as _sys
 
     current = 0
     while True:

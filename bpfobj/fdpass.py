@@ -36,13 +36,13 @@ import os
 import socket
 import struct
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Protocol, Union
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, Union
 
-from typing_extensions import Buffer, TypeAlias
+from typing_extensions import Buffer
 
+from ._internal.fd import FD
 from ._types import ObjType, fd_type
 from .errors import BPFError, ClosedError, NotSupportedError, Op, from_errno, wrong_type
-from .fd import FD
 
 if TYPE_CHECKING:
     from .btf import BTF

@@ -343,7 +343,7 @@ def _info_by_id(kind: ObjType, obj_id: int) -> Any:
         if kind is ObjType.MAP:
             # The hot path (processes leak maps by the thousand): one GET_FD_BY_ID, one
             # GET_INFO_BY_FD, one close; no wrapper object.
-            from . import _sys
+            from ._internal import syscall as _sys
             from .map import MapInfo
 
             with _sys.get_fd_by_id("map", obj_id) as fd:

@@ -21,11 +21,11 @@ from typing import Any, Optional, TypeVar, Union, overload
 
 from typing_extensions import Buffer, Self
 
-from . import _sys
+from ._internal import syscall as _sys
+from ._internal.fd import FD
 from ._object import BPFObject
 from ._types import MapType, ObjType
 from .errors import BPFError, KeyNotFoundError, Op
-from .fd import FD
 
 __all__ = ["Map", "MapBatch", "MapInfo", "MapSpec", "UpdateFlags", "possible_cpus"]
 
@@ -242,7 +242,7 @@ class MapBatch(Sequence[tuple[bytes, Value]]):
         return self.raw_keys[i * ks:(i + 1) * ks], self._value(i)
 
     def __iter__(self) -> Iterator[tuple[bytes, Value]]:
-        return zip(self.key_list(), self.value_list())
+        return zip(self.key_list(), self.value_list(), strict=True)
 
     def key_list(self) -> list[bytes]:
         ks, rk = self._ks, self.raw_keys

@@ -17,13 +17,13 @@ import errno as _errno
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Optional, TypeVar, Union
 
-from . import _sys
+from ._internal import syscall as _sys
 from ._types import ObjType
 from .errors import BPFError
 
 if TYPE_CHECKING:
+    from ._internal.fd import FD
     from .btf import BTFInfo
-    from .fd import FD
     from .link import LinkInfo
     from .map import MapInfo
     from .prog import ProgramInfo

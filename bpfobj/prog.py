@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 from typing_extensions import Buffer, Self
 
-from . import _sys
+from ._internal import syscall as _sys
+from ._internal.fd import FD
 from ._object import BPFObject
 from ._types import AttachType, ObjType, ProgramType
 from .errors import BPFError, BPFPermissionError, VerifierError
-from .fd import FD
 
 if TYPE_CHECKING:
     from .asm import Instructions

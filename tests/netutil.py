@@ -24,10 +24,10 @@ import socket
 import subprocess
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 _T = TypeVar("_T")
 
@@ -183,7 +183,7 @@ def udp_path(veth: Veth) -> Iterator[Callable[[float], bool]]:
             while True:
                 if rx.recv(64) == token:
                     return True
-        except (socket.timeout, BlockingIOError):
+        except (TimeoutError, BlockingIOError):
             return False
 
     try:

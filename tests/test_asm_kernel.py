@@ -407,7 +407,7 @@ def test_decode_what_we_load_is_what_we_built(array: Map) -> None:
 
 def jited_ksyms(prog: Program) -> tuple[int, ...]:
     """The program's jited_ksyms (BPF_OBJ_GET_INFO_BY_FD); Program has no public reader yet."""
-    from bpfobj import _sys
+    from bpfobj._internal import syscall as _sys
 
     fd = prog._fd
     n = _sys.obj_get_info_by_fd(fd, "struct bpf_prog_info", prog)["nr_jited_ksyms"]

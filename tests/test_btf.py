@@ -9,7 +9,8 @@ import subprocess
 import pytest
 
 import bpfobj
-from bpfobj import BTF, BPFError, BTFLoadError, ClosedError, ObjectTypeError, _sys
+from bpfobj import BTF, BPFError, BTFLoadError, ClosedError, ObjectTypeError
+from bpfobj._internal import syscall as _sys
 
 from .conftest import open_fds
 

@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
-from bpfobj import Map, MapSpec, MapType, _sys
+from bpfobj import Map, MapSpec, MapType
 from bpfobj._demo import _xdp_counter
+from bpfobj._internal import syscall as _sys
 from bpfobj.cli import main
 
 from .test_leak import brute_fds, start_child  # noqa: F401 - start_child is a fixture

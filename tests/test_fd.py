@@ -20,8 +20,8 @@ from collections.abc import Iterator
 import pytest
 
 from bpfobj import BPFError, ClosedError
+from bpfobj._internal.fd import FD, fd_flags
 from bpfobj.errors import Op
-from bpfobj.fd import FD, fd_flags
 
 
 @pytest.fixture

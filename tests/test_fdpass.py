@@ -53,7 +53,8 @@ TIMEOUT = 20
 PRELUDE = textwrap.dedent("""
     import ctypes, errno, fcntl, json, os, socket, sys
     import bpfobj
-    from bpfobj import fdpass, Map, MapSpec, MapType, _sys
+    from bpfobj import fdpass, Map, MapSpec, MapType
+    from bpfobj._internal import syscall as _sys
     sock = socket.socket(fileno=int(sys.argv[1]))
     sock.settimeout(20)
     SPEC = MapSpec(MapType.HASH, 4, 8, 16, name="fdpass")

@@ -24,8 +24,8 @@ from bpfobj import (
     MapSpec,
     MapType,
     ProgramType,
-    _sys,
 )
+from bpfobj._internal import syscall as _sys
 
 from .conftest import open_fds
 

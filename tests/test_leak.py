@@ -37,7 +37,8 @@ def _each_test_closes_what_it_opens(no_fd_leaks: object) -> None:
 # prints what it made as JSON, and waits until its stdin closes.
 CHILD = textwrap.dedent(r'''
     import ctypes, json, os, sys, time
-    from bpfobj import Map, MapSpec, MapType, _sys
+    from bpfobj import Map, MapSpec, MapType
+    from bpfobj._internal import syscall as _sys
     from bpfobj._demo import _xdp_counter
 
     scenario, pin_dir = sys.argv[1], sys.argv[2]

@@ -28,9 +28,9 @@ from bpfobj import (
     ObjectTypeError,
     ObjType,
     ProgramType,
-    _sys,
     fd_type,
 )
+from bpfobj._internal import syscall as _sys
 from bpfobj.link import Link, LinkInfo, XDPLinkInfo
 from bpfobj.prog import Program, ProgramSpec
 

@@ -39,9 +39,9 @@ from bpfobj import (
     ProcessGoneError,
     ProgramType,
     UpdateFlags,
-    _sys,
 )
-from bpfobj.fd import FD
+from bpfobj._internal import syscall as _sys
+from bpfobj._internal.fd import FD
 from bpfobj.map import possible_cpus
 
 pytestmark = pytest.mark.usefixtures("kernel")

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from bpfobj import Map, MapInfo, MapSpec, MapType, _sys
+from bpfobj import Map, MapInfo, MapSpec, MapType
+from bpfobj._internal import syscall as _sys
 from bpfobj.map import possible_cpus
 
 pytestmark = [pytest.mark.usefixtures("kernel"), pytest.mark.bpftool]

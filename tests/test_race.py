@@ -16,7 +16,7 @@ import time
 import pytest
 
 from bpfobj import ClosedError, Map, MapSpec, MapType
-from bpfobj.fd import FD
+from bpfobj._internal.fd import FD
 
 pytestmark = pytest.mark.usefixtures("kernel")
 

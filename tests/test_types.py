@@ -24,10 +24,10 @@ from bpfobj import (
     MapType,
     ObjType,
     ProgramType,
-    _sys,
     fd_type,
 )
-from bpfobj.fd import FD
+from bpfobj._internal import syscall as _sys
+from bpfobj._internal.fd import FD
 
 BPF_H = Path(__file__).resolve().parent.parent / "cdefs" / "bpf.h"
 RETURN_1 = bytes([0xB7, 0, 0, 0, 1, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0])  # r0 = 1; exit

@@ -30,7 +30,7 @@ from typing import Optional
 
 from typing_extensions import Self
 
-from .errors import ClosedError, Op, from_errno
+from bpfobj.errors import ClosedError, Op, from_errno
 
 __all__ = ["FD"]
 

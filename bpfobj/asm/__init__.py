@@ -42,7 +42,7 @@ from typing import SupportsIndex, Union, overload
 
 from typing_extensions import Buffer
 
-from ._types import HelperFunc
+from bpfobj._types import HelperFunc
 
 __all__ = [
     "R0", "R1", "R2", "R3", "R4", "R5", "R6", "R7", "R8", "R9", "R10", "FP",

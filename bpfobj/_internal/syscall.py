@@ -22,14 +22,13 @@ import errno as _errno
 import os
 import signal
 import struct
-from collections.abc import Iterator
-from typing import Any, Callable, Optional, Union
+from collections.abc import Callable, Iterator
+from typing import Any, Optional, Union
 
 from typing_extensions import Buffer
 
-from . import _version
-from . import fd as _fd_module
-from .errors import (
+from bpfobj import _version
+from bpfobj.errors import (
     BPFError,
     BTFLoadError,
     NotBPFFSError,
@@ -39,10 +38,12 @@ from .errors import (
     closed,
     from_errno,
 )
+
+from . import fd as _fd_module
 from .fd import FD
 
 try:
-    from ._bpfobj_cffi import ffi, lib
+    from bpfobj._bpfobj_cffi import ffi, lib
 except ImportError as exc:  # pragma: no cover - a broken install
     raise ImportError(
         "bpfobj's compiled module is missing; rebuild it with `pip install -e .` "
@@ -532,7 +533,7 @@ def parse_map_info(raw: bytes) -> tuple[Any, ...]:
 
 def map_info(fd: FD, obj: object) -> dict[str, Any]:
     """BPF_OBJ_GET_INFO_BY_FD for a map: struct bpf_map_info as a dict."""
-    return dict(zip(MAP_INFO_ORDER, parse_map_info(map_info_bytes(fd, obj))))
+    return dict(zip(MAP_INFO_ORDER, parse_map_info(map_info_bytes(fd, obj)), strict=True))
 
 
 def struct_to_dict(cdata: Any) -> dict[str, Any]:

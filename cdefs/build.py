@@ -1,8 +1,9 @@
 """Build the cffi module bpfobj._bpfobj_cffi from the declarations in cdefs/.
 
-Read only at build time (setup.py's ``cffi_modules``); nothing at run time
-imports it. It assembles the headers of cdefs/ into the cdef and compiles
-cdefs/bpfobj.c with them, in cffi's API out-of-line mode.
+Read only at build time (setup.py's ``cffi_modules``); it is not part of the
+installed package and nothing at run time imports it. It assembles the headers
+of cdefs/ into the cdef and compiles cdefs/bpfobj.c with them, in cffi's API
+out-of-line mode.
 """
 
 from __future__ import annotations

@@ -15,11 +15,11 @@ from typing import Union
 
 from typing_extensions import Buffer, Self
 
-from . import _sys
-from ._object import BPFObject
-from ._types import ObjType
-from .errors import BPFError, Op
-from .fd import FD
+from bpfobj._internal import syscall as _sys
+from bpfobj._internal.fd import FD
+from bpfobj._object import BPFObject
+from bpfobj._types import ObjType
+from bpfobj.errors import BPFError, Op
 
 __all__ = ["BTF", "BTFInfo"]
 

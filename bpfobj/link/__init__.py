@@ -31,14 +31,14 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 from typing_extensions import Self
 
-from . import _sys
-from ._object import BPFObject
-from ._types import AttachType, LinkType, ObjType, ProgramType, fd_type
-from .errors import BPFError, ObjectTypeError, Op, closed, from_errno, wrong_type
-from .fd import FD
+from bpfobj._internal import syscall as _sys
+from bpfobj._internal.fd import FD
+from bpfobj._object import BPFObject
+from bpfobj._types import AttachType, LinkType, ObjType, ProgramType, fd_type
+from bpfobj.errors import BPFError, ObjectTypeError, Op, closed, from_errno, wrong_type
 
 if TYPE_CHECKING:
-    from .prog import Program
+    from bpfobj.prog import Program
 
 __all__ = [
     "CgroupLinkInfo",
@@ -816,7 +816,7 @@ class Link(BPFObject):
             BPFError: the link holds no program (prog_id 0), or it went away.
         """
         prog_id = self.info().prog_id
-        from .prog import Program
+        from bpfobj.prog import Program
 
         if not prog_id:
             reason = "the link holds no program"
