@@ -147,7 +147,7 @@ def run(out: TextIO) -> int:
             return 3
         mounted = True
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bpfobj._demo", "child", root],
+            [sys.executable, "-c", _CHILD_BOOT, _package_parent(), root],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         notes = _wait_ready(proc)
         hold = float(os.environ.get("BPFOBJ_DEMO_HOLD", "0") or 0)
@@ -217,6 +217,21 @@ def _stop(proc: Optional[subprocess.Popen[str]]) -> None:
         proc.wait()
     if proc.stdout is not None:
         proc.stdout.close()
+
+
+# The child must import the very bpfobj this process runs, whatever the working
+# directory: ``python -m`` and ``-c`` put the current directory first on sys.path,
+# and from a source checkout that finds the uncompiled source tree instead of the
+# installed package. So the child puts this package's parent directory first.
+_CHILD_BOOT = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from bpfobj._demo import child; sys.exit(child(sys.argv[2]))"
+)
+
+
+def _package_parent() -> str:
+    """The directory holding the ``bpfobj`` package this process imported."""
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 if __name__ == "__main__":
