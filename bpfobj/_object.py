@@ -10,6 +10,7 @@ which reads what it keeps from the kernel.
 
 from __future__ import annotations
 
+import contextlib
 import errno as _errno
 import os
 from typing import Any, ClassVar, Optional, Union
@@ -19,7 +20,7 @@ from typing_extensions import Self
 from ._internal import syscall as _sys
 from ._internal.fd import FD
 from ._types import ObjType, fd_type
-from .errors import BPFError, NotBPFFSError, Op, closed, wrong_type
+from .errors import BPFError, NotBPFFSError, Op, closed, from_errno, wrong_type
 
 __all__ = ["BPFObject"]
 
@@ -174,6 +175,10 @@ class BPFObject:
         raise TypeError(f"a {type(self).__name__} cannot be pickled; pass it with "
                         "bpfobj.fdpass or a pin")
 
+    def _repr_fd(self) -> str:
+        """The descriptor part of ``repr()``: ``#7``, or ``#closed`` once closed."""
+        return "#closed" if self._fd.closed else f"#{self._fd.raw}"
+
     # -- pins ----------------------------------------------------------------------------
 
     @property
@@ -186,7 +191,16 @@ class BPFObject:
         return self._pinned
 
     def pin(self, path: Union[str, os.PathLike[str]]) -> None:
-        """Pin the object at ``path`` on a bpffs mount (BPF_OBJ_PIN).
+        """Pin the object at ``path`` on a bpffs mount (BPF_OBJ_PIN), or move its pin there.
+
+        An object that is already pinned (by ``pin()`` or ``load_pinned()``) has
+        its pin moved, as cilium/ebpf's Pin does: the old path is renamed to the
+        new one with RENAME_NOREPLACE, so an existing file at ``path`` is never
+        replaced. When the old pin is gone (someone removed it), or lies on
+        another bpffs mount (EXDEV), the object is pinned anew at ``path`` and
+        the old pin, if any, is removed. Pinning again at the current path does
+        nothing. To pin one object at several paths, pin another wrapper of
+        it: ``Map.new_from_fd(m.fd).pin(other_path)``.
 
         Raises:
             NotBPFFSError: the path is not on a bpffs mount.
@@ -194,11 +208,31 @@ class BPFObject:
                 or its name holds a '.'.
         """
         path = os.fspath(path)
+        old = self._pinned
+        if old is not None and os.path.abspath(old) == os.path.abspath(path):
+            return
+        if old is not None:
+            try:
+                _sys.rename_noreplace(old, path)
+            except OSError as exc:
+                # ENOENT is either the old pin gone (pin anew) or the new directory
+                # missing (an error); EXDEV is a move to another mount (pin anew).
+                old_gone = exc.errno == _errno.ENOENT and not os.path.lexists(old)
+                if not (old_gone or exc.errno == _errno.EXDEV):
+                    raise from_errno(exc.errno or _errno.EINVAL, Op.OBJ_PIN, self,
+                                     path) from None
+            else:
+                self._pinned = path
+                return
         try:
             _sys.obj_pin(self._fd, path, self)
         except NotBPFFSError as exc:
             raise explain_pin_eperm(exc, path, self) from None
         self._pinned = path
+        if old is not None:
+            # The move crossed bpffs mounts: the new pin exists, drop the old one.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(old)
 
     def unpin(self) -> None:
         """Remove the pin this object made or was loaded from; no-op when not pinned."""

@@ -413,7 +413,7 @@ class Map(BPFObject):
         return self._flags
 
     def __repr__(self) -> str:
-        return f"{self._type}({self._name})#{self._fd.raw}"
+        return f"{self._type}({self._name}){self._repr_fd()}"
 
     # -- pinning ---------------------------------------------------------------------
 
@@ -645,8 +645,20 @@ class Map(BPFObject):
         for _key, value in self.items():
             yield value
 
-    def __len__(self) -> int:
-        """The number of keys, counted with a full walk (not cheap)."""
+    # No __len__ on purpose (cilium/ebpf has no Len either): the kernel keeps no
+    # count of a map's entries, so len() would be a walk of one syscall per key,
+    # wrong by the time it returns on a map that programs update, and meaningless
+    # for QUEUE/STACK maps. A Map is therefore always true in ``if m:``, like any
+    # object; ``max_entries`` is its capacity, count_entries() the explicit walk.
+
+    def count_entries(self) -> int:
+        """Count the keys with a full walk (BPF_MAP_GET_NEXT_KEY per key): not cheap.
+
+        The count is a snapshot that programs may change while it is taken.
+
+        Raises:
+            TypeError: the map type has no keys (QUEUE, STACK, RINGBUF, ...).
+        """
         return sum(1 for _ in self.keys())
 
     # -- batches -------------------------------------------------------------------------

@@ -269,7 +269,7 @@ class Program(BPFObject):
         return self._name
 
     def __repr__(self) -> str:
-        return f"{self._type}({self._name})#{self._fd.raw}"
+        return f"{self._type}({self._name}){self._repr_fd()}"
 
     # -- info ---------------------------------------------------------------------------
 

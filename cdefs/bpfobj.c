@@ -152,3 +152,12 @@ long long bpfobj_statfs_type(const char *path)
         return -errno;
     return (long long)(unsigned long)st.f_type;
 }
+
+int bpfobj_rename_noreplace(const char *oldpath, const char *newpath)
+{
+    /* The raw syscall: glibc's renameat2() wrapper needs _GNU_SOURCE. */
+    if (syscall(SYS_renameat2, AT_FDCWD, oldpath, AT_FDCWD, newpath,
+                1U /* RENAME_NOREPLACE */) < 0)
+        return -errno;
+    return 0;
+}

@@ -40,3 +40,7 @@ int bpfobj_pidfd_getfd(int pidfd, int targetfd, unsigned int flags);
 /* statfs(2) f_type of path (BPF_FS_MAGIC is 0xcafe4a11), or -errno. */
 long long bpfobj_statfs_type(const char *path);
 #define BPFOBJ_BPF_FS_MAGIC ...
+
+/* renameat2(AT_FDCWD, oldpath, AT_FDCWD, newpath, RENAME_NOREPLACE): 0 or -errno.
+ * Moves a pin on bpffs without ever replacing an existing one. */
+int bpfobj_rename_noreplace(const char *oldpath, const char *newpath);

@@ -187,7 +187,8 @@ def test_walk_nested_dirs_odd_names_and_kinds(pin_dir: str, prog: Program) -> No
         for i, name in enumerate(ODD_NAMES):
             m = a if i % 2 else b
             path = os.path.join(nested if i % 2 else pin_dir, name)
-            m.pin(path)
+            with Map.new_from_fd(m.fd) as extra:  # pin() again would move m's pin
+                extra.pin(path)
             made[path] = (ObjType.MAP, m.info())
         prog.pin(os.path.join(pin_dir, "a", "prog"))
         made[os.path.join(pin_dir, "a", "prog")] = (ObjType.PROG, prog.info())
@@ -209,7 +210,8 @@ def test_walk_nested_dirs_odd_names_and_kinds(pin_dir: str, prog: Program) -> No
 def test_walk_equals_bpftool_pinned(pin_dir: str, bpftool: str) -> None:
     with Map.create(_spec("walk_tool")) as m:
         for name in ("one", "🐝 two"):
-            m.pin(os.path.join(pin_dir, name))
+            with Map.new_from_fd(m.fd) as extra:  # another pin, not a move of m's
+                extra.pin(os.path.join(pin_dir, name))
         got = sorted(p.path for p in bpffs_mod.walk(pin_dir) if p.id == m.info().id)
         out = subprocess.run([bpftool, "-j", "-f", "map", "show", "id", str(m.info().id)],
                              capture_output=True, text=True, check=True).stdout

@@ -250,7 +250,7 @@ def _demo_leftovers() -> tuple[list[str], list[str], list[str]]:
     with open("/proc/self/mountinfo") as f:
         mounts = [line for line in f if "bpfobj-demo-" in line]
     dirs = glob.glob(os.path.join(tempfile.gettempdir(), "bpfobj-demo-*"))
-    procs = subprocess.run(["pgrep", "-f", "bpfobj._demo child"], capture_output=True,
+    procs = subprocess.run(["pgrep", "-f", "from bpfobj._demo import child"], capture_output=True,
                            text=True).stdout.split()
     return mounts, dirs, procs
 

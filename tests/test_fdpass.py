@@ -403,7 +403,7 @@ def test_sending_a_closed_object_fails_before_the_syscall(pair) -> None:
         gone = m.clone()
         gone.close()
         with pytest.raises(ClosedError, match=r"fd pass seqpacket socket fd \d+: item 2 of 2 "
-                                              r"\(Hash\(fdpass\)#-1\) is closed"):
+                                              r"\(Hash\(fdpass\)#closed\) is closed"):
             fdpass.send(a, [m, gone], b"data")
     b.setblocking(False)
     with pytest.raises(BlockingIOError):

@@ -636,7 +636,7 @@ def test_closed_descriptors(veth: Veth, progs: Any, pin_dir: str) -> None:
                  lambda: link.pin(os.path.join(pin_dir, "x")), link.clone, link.program):
         with pytest.raises(ClosedError):
             call()
-    assert repr(link) == "Link(xdp)#-1"
+    assert repr(link) == "Link(xdp)#closed"
     # A closed program cannot be attached or become a link's program.
     q = _load(ProgramType.XDP, XDP_PASS)
     q.close()

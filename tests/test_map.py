@@ -232,8 +232,10 @@ def test_pin_load_pinned_unpin(hmap: Map, pin_dir: str) -> None:
         assert loaded.is_pinned and loaded.pinned_path == path
         assert loaded.info().id == hmap.info().id and cloexec(loaded.fd)
         assert loaded.lookup(1) == v(11)
-    with pytest.raises(BPFError, match="path exists") as info:
-        hmap.pin(path)
+    hmap.pin(path)  # already pinned there: nothing to do (cilium's Pin does the same)
+    with Map.create(spec(name="other")) as other, \
+            pytest.raises(BPFError, match="path exists") as info:
+        other.pin(path)
     assert info.value.errno == errno.EEXIST
     hmap.unpin()
     assert not hmap.is_pinned and not os.path.exists(path)
@@ -418,7 +420,7 @@ def test_not_picklable(hmap: Map) -> None:
 
 
 def test_hash_elements(hmap: Map) -> None:
-    assert hmap.next_key(None) is None and list(hmap.keys()) == [] and len(hmap) == 0
+    assert hmap.next_key(None) is None and list(hmap.keys()) == [] and hmap.count_entries() == 0
     with pytest.raises(KeyNotFoundError) as info:
         hmap.lookup(1)
     assert str(info.value) == f"map lookup Hash(counts)#{hmap.fd}: key not found"
@@ -431,7 +433,7 @@ def test_hash_elements(hmap: Map) -> None:
     assert sorted(hmap.keys()) == [k(1), k(2)] and sorted(hmap) == [k(1), k(2)]
     assert dict(hmap.items()) == {k(1): v(100), k(2): v(200)}
     assert sorted(hmap.values()) == [v(100), v(200)]
-    assert len(hmap) == 2
+    assert hmap.count_entries() == 2
     first = hmap.next_key(None)
     second = hmap.next_key(first)
     assert {first, second} == {k(1), k(2)} and hmap.next_key(second) is None
@@ -442,7 +444,7 @@ def test_hash_elements(hmap: Map) -> None:
     del hmap[2]
     with pytest.raises(KeyNotFoundError, match="map delete"):
         hmap.delete(2)
-    assert len(hmap) == 0
+    assert hmap.count_entries() == 0
 
 
 def test_update_flags(hmap: Map) -> None:
@@ -515,7 +517,7 @@ def test_bad_keys_and_values_fail_before_any_syscall() -> None:
 
 def test_array() -> None:
     with Map.create(spec(MapType.ARRAY, n=4)) as a:
-        assert dict(a.items()) == {k(i): v(0) for i in range(4)} and len(a) == 4
+        assert dict(a.items()) == {k(i): v(0) for i in range(4)} and a.count_entries() == 4
         a.update(3, 33)
         assert a.lookup(3) == v(33)
         with pytest.raises(KeyExistsError):
@@ -576,7 +578,7 @@ def test_lru_hash_evicts() -> None:
     with Map.create(spec(MapType.LRU_HASH, n=8, name="lru")) as m:
         for i in range(64):
             m.update(i, i)  # never "map is full": old keys are evicted
-        assert 0 < len(m) <= 64
+        assert 0 < m.count_entries() <= 64
         assert 63 in m and m.lookup(63) == v(63)
         m.delete(63)
         assert m.get(63) is None
@@ -647,7 +649,7 @@ def test_batch_lookup_hash() -> None:
         with pytest.raises(IndexError):
             batch[50]
         assert repr(batch) == "MapBatch(50 entries)"
-        assert len(m) == 50  # a plain lookup batch deletes nothing
+        assert m.count_entries() == 50  # a plain lookup batch deletes nothing
 
 
 def test_batch_update_packed_and_delete() -> None:
@@ -671,7 +673,7 @@ def test_batch_update_packed_and_delete() -> None:
         assert sorted(m.keys()) == [k(i) for i in range(5, 10)]
         taken = m.batch_lookup(delete=True, batch_size=2)
         assert dict(taken) == {k(i): v(i + 100) for i in range(5, 10)}
-        assert len(m) == 0
+        assert m.count_entries() == 0
         assert len(m.batch_lookup_and_delete()) == 0
 
 
@@ -758,3 +760,85 @@ def test_public_names() -> None:
         assert name in bpfobj.__all__
     assert int(UpdateFlags.ANY) == 0 and int(UpdateFlags.NOEXIST) == 1
     assert int(UpdateFlags.EXIST) == 2 and int(UpdateFlags.LOCK) == 4
+
+
+# -- pins move, length, closed repr (issue: the house before the extension) --------------
+
+
+def test_pin_again_moves_the_pin(hmap: Map, pin_dir: str) -> None:
+    first, second = os.path.join(pin_dir, "first"), os.path.join(pin_dir, "second")
+    hmap.pin(first)
+    ino = os.stat(first).st_ino
+    hmap.pin(second)                      # a move, not a second pin
+    assert not os.path.lexists(first)
+    assert os.stat(second).st_ino == ino  # renamed: the same bpffs inode
+    assert hmap.pinned_path == second
+    hmap.pin(second)                      # pinning at the current path does nothing
+    with Map.load_pinned(second) as again:
+        assert again.info().id == hmap.info().id
+    hmap.unpin()
+    assert os.listdir(pin_dir) == []
+
+
+def test_pin_move_never_replaces(hmap: Map, pin_dir: str) -> None:
+    first, taken = os.path.join(pin_dir, "first"), os.path.join(pin_dir, "taken")
+    with Map.create(spec(name="other")) as other:
+        other.pin(taken)
+        hmap.pin(first)
+        with pytest.raises(bpfobj.BPFError, match="pin") as err:
+            hmap.pin(taken)
+        assert err.value.errno == errno.EEXIST
+        assert hmap.pinned_path == first and os.path.exists(first)
+        with Map.load_pinned(taken) as still:
+            assert still.info().id == other.info().id
+        other.unpin()
+    hmap.unpin()
+
+
+def test_pin_move_after_the_old_pin_was_removed(hmap: Map, pin_dir: str) -> None:
+    first, second = os.path.join(pin_dir, "first"), os.path.join(pin_dir, "second")
+    hmap.pin(first)
+    os.unlink(first)                      # someone else removed it
+    hmap.pin(second)                      # falls back to a fresh pin
+    assert os.path.exists(second) and hmap.pinned_path == second
+    with pytest.raises(bpfobj.BPFError) as err:
+        hmap.pin(os.path.join(pin_dir, "missing-dir", "x"))
+    assert err.value.errno == errno.ENOENT
+    assert hmap.pinned_path == second
+    hmap.unpin()
+
+
+def test_pin_move_across_bpffs_mounts(hmap: Map, pin_dir: str) -> None:
+    other_root = tempfile.mkdtemp(prefix="bpfobj-test-second-bpffs-")
+    subprocess.run(["mount", "-t", "bpf", "bpf", other_root], check=True)
+    try:
+        first, far = os.path.join(pin_dir, "first"), os.path.join(other_root, "far")
+        hmap.pin(first)
+        hmap.pin(far)                     # EXDEV: pinned anew, the old pin removed
+        assert not os.path.lexists(first) and os.path.exists(far)
+        hmap.unpin()
+        assert set(os.listdir(other_root)) <= {"maps.debug", "progs.debug"}
+    finally:
+        subprocess.run(["umount", other_root], check=True)
+        os.rmdir(other_root)
+
+
+def test_map_has_no_len_and_is_always_true() -> None:
+    with Map.create(spec(n=8)) as m:
+        assert m                          # empty, but a Map is an object, not a container
+        with pytest.raises(TypeError):
+            len(m)  # type: ignore[arg-type]
+        m.update(1, 1)
+        m.update(2, 2)
+        assert m.count_entries() == 2
+    with Map.create(MapSpec(MapType.QUEUE, 0, 4, 4)) as q:
+        assert q
+        with pytest.raises(TypeError, match="no keys"):
+            q.count_entries()
+
+
+def test_repr_of_a_closed_object_says_closed() -> None:
+    m = Map.create(spec(name="gone"))
+    assert repr(m).startswith("Hash(gone)#") and not repr(m).endswith("closed")
+    m.close()
+    assert repr(m) == "Hash(gone)#closed"

@@ -1004,3 +1004,10 @@ def statfs_type(path: str) -> int:
     if rc < 0:
         raise OSError(-rc, os.strerror(-rc), path)
     return rc
+
+
+def rename_noreplace(old: str, new: str) -> None:
+    """renameat2(old, new, RENAME_NOREPLACE); raises OSError (EEXIST, ENOENT, EXDEV, ...)."""
+    rc = int(lib.bpfobj_rename_noreplace(os.fsencode(old), os.fsencode(new)))
+    if rc < 0:
+        raise OSError(-rc, os.strerror(-rc), old, None, new)

@@ -97,7 +97,7 @@ class BTF(BPFObject):
                            reason="BTF cannot be pinned", filename=os.fspath(path)) from None
 
     def __repr__(self) -> str:
-        return f"BTF#{self._fd.raw}"
+        return f"BTF{self._repr_fd()}"
 
 
 def _btf_info(fd: FD, obj: object) -> BTFInfo:

@@ -744,7 +744,7 @@ class Link(BPFObject):
         return self._id
 
     def __repr__(self) -> str:
-        return f"Link({_kernel_name(self._type)})#{self._fd.raw}"
+        return f"Link({_kernel_name(self._type)}){self._repr_fd()}"
 
     # -- the kernel object -----------------------------------------------------------------
 
