@@ -204,13 +204,12 @@ def test_eq_is_identity(pipe: tuple[int, int]) -> None:
 def test_close_during_borrow_is_deferred(pipe: tuple[int, int]) -> None:
     fd = FD.dup(pipe[0])
     raw = fd.raw
-    before = FD.deferred_closes
     with fd.borrow() as b1:
         with fd.borrow() as b2:
             assert b1 == b2 == raw
-            fd.close()
+            assert fd.close() is False  # left to the last borrow out
             assert fd.closed and is_open(raw)  # still borrowed twice
-            assert FD.deferred_closes == before + 1
+            assert fd.close() is True  # idempotent: nothing more to do
             with pytest.raises(ClosedError):  # no new borrow once closed
                 with fd.borrow():
                     pass

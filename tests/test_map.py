@@ -110,10 +110,11 @@ def test_info_fields(hmap: Map) -> None:
     assert (info.key_size, info.value_size, info.max_entries, info.flags, info.name) == \
         (4, 8, 16, 0, "counts")
     assert info.btf_id == 0 and info.map_extra == 0 and info.ifindex == 0
-    assert info.frozen is None and info.memlock is None  # not read without fdinfo=True
-    full = hmap.info(fdinfo=True)
-    assert full.frozen is False and full.memlock is not None and full.memlock > 0
-    assert full.id == info.id
+    # frozen and memlock come on the default path, as the descriptor's fdinfo says them
+    with open(f"/proc/self/fdinfo/{hmap.fd}") as f:
+        fdinfo = dict(line.split(":", 1) for line in f.read().splitlines())
+    assert info.frozen is False and fdinfo["frozen"].strip() == "0"
+    assert type(info.memlock) is int and info.memlock == int(fdinfo["memlock"]) > 0
     with pytest.raises(AttributeError):
         info.id = 1  # type: ignore[misc]  # frozen dataclass
     # properties mirror the kernel's answer
@@ -689,8 +690,13 @@ def test_batch_array() -> None:
 
 def test_freeze(hmap: Map) -> None:
     hmap.update(1, 1)
-    hmap.freeze()
-    assert hmap.info(fdinfo=True).frozen is True
+    before = hmap.info()
+    assert before.frozen is False
+    with hmap.clone() as other:
+        hmap.freeze()
+        # true at once, on the default path, through every descriptor of the map
+        assert hmap.info().frozen is True and other.info().frozen is True
+        assert hmap.info() is not before and hmap.info().memlock == before.memlock
     for write in (lambda: hmap.update(1, 2), lambda: hmap.delete(1),
                   lambda: hmap.batch_update([2], [2])):
         with pytest.raises(BPFPermissionError, match="frozen") as info:

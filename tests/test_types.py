@@ -132,7 +132,7 @@ def test_fd_type_of_every_kind(netns: FD) -> None:
             # fresh from BPF_LINK_CREATE the kernel names it with an underscore
             assert os.readlink(f"/proc/self/fd/{link.raw}") == "anon_inode:bpf_link"
             assert fd_type(link) is ObjType.LINK
-            link_id = _sys.obj_get_info_by_fd(link, "struct bpf_link_info", "link")["id"]
+            link_id = _sys.link_info(link, "link")[0]["id"]
             with _sys.get_fd_by_id("link", link_id) as again:
                 # reopened by ID it reads bpf-link, with a dash
                 assert os.readlink(f"/proc/self/fd/{again.raw}") == "anon_inode:bpf-link"

@@ -31,11 +31,20 @@ from typing import TYPE_CHECKING, Any, Optional, Union
 
 from typing_extensions import Self
 
+from bpfobj._internal import linux
 from bpfobj._internal import syscall as _sys
 from bpfobj._internal.fd import FD
 from bpfobj._object import BPFObject
 from bpfobj._types import AttachType, LinkType, ObjType, ProgramType, fd_type
-from bpfobj.errors import BPFError, ObjectTypeError, Op, closed, from_errno, wrong_type
+from bpfobj.errors import (
+    ENOTSUPP,
+    BPFError,
+    ObjectTypeError,
+    Op,
+    closed,
+    from_errno,
+    wrong_type,
+)
 
 if TYPE_CHECKING:
     from bpfobj.prog import Program
@@ -59,7 +68,6 @@ __all__ = [
     "XDPLinkInfo",
 ]
 
-_LINK_INFO = "struct bpf_link_info"
 _PATH_MAX = 4096
 
 #: enum bpf_perf_event_type (include/uapi/linux/bpf.h): which union member of
@@ -296,42 +304,12 @@ def _read_info(fd: FD, obj: object) -> LinkInfo:
     says which type the link is (and, for raw tracepoints and iterators, how
     long the name is), the second passes a buffer of that size.
     """
-    d = _sys.obj_get_info_by_fd(fd, _LINK_INFO, obj)
+    d, name = _sys.link_info(fd, obj)
     try:
         ltype: Union[LinkType, int] = LinkType(d["type"])
     except ValueError:
         ltype = d["type"]
-    name = ""
-    if ltype is LinkType.RAW_TRACEPOINT and d["raw_tracepoint"]["tp_name_len"]:
-        d, name = _with_name(fd, obj, d["raw_tracepoint"]["tp_name_len"],
-                             "raw_tracepoint__tp_name", "raw_tracepoint__tp_name_len")
-    elif ltype is LinkType.ITER and d["iter"]["target_name_len"]:
-        d, name = _with_name(fd, obj, d["iter"]["target_name_len"],
-                             "iter__target_name", "iter__target_name_len")
-    elif ltype is LinkType.UPROBE_MULTI:
-        d, name = _with_name(fd, obj, _PATH_MAX, "uprobe_multi__path", "uprobe_multi__path_size")
-    elif ltype is LinkType.PERF_EVENT and d["perf_event"]["type"] in (
-            PERF_EVENT_UPROBE, PERF_EVENT_URETPROBE, PERF_EVENT_KPROBE, PERF_EVENT_KRETPROBE,
-            PERF_EVENT_TRACEPOINT):
-        # The name pointer and length sit at the same offsets in the uprobe,
-        # kprobe and tracepoint members of the union.
-        d, name = _with_name(fd, obj, _PATH_MAX, "perf_event__probe__uprobe__file_name",
-                             "perf_event__probe__uprobe__name_len")
     return _decode(d, ltype, name)
-
-
-def _with_name(fd: FD, obj: object, size: int, ptr_field: str,
-               len_field: str) -> tuple[dict[str, Any], str]:
-    buf = _sys.new_buffer(size)
-    try:
-        d = _sys.obj_get_info_by_fd(fd, _LINK_INFO, obj, **{ptr_field: buf, len_field: size})
-    except BPFError as exc:
-        if exc.errno != _errno.ENOSPC:
-            raise
-        # The name grew between the calls (it cannot for these types): keep what fits.
-        d = _sys.obj_get_info_by_fd(fd, _LINK_INFO, obj)
-    text = _sys.buffer_bytes(buf, size).split(b"\0", 1)[0].decode("utf-8", "replace")
-    return d, text
 
 
 def _decode(d: dict[str, Any], ltype: Union[LinkType, int], name: str) -> LinkInfo:
@@ -464,7 +442,7 @@ def _explain_attach(exc: BPFError, prog: object, prog_fd: FD, attach_type: int,
     except ValueError:
         want = None
     try:
-        d = _sys.obj_get_info_by_fd(prog_fd, "struct bpf_prog_info", prog)
+        d = _sys.prog_info(prog_fd, prog)
     except BPFError:
         return exc
     try:
@@ -474,10 +452,10 @@ def _explain_attach(exc: BPFError, prog: object, prog_fd: FD, attach_type: int,
     pname = ptype.kernel_name if isinstance(ptype, ProgramType) else f"type {ptype}"
     attach = _attach_name(attach_type)
     if want is not None and ptype != want:
-        reason = (f"{prog} is a program of type {pname}; attach type {attach} needs type "
-                  f"{want.kernel_name}")
-        return ObjectTypeError(_errno.EINVAL, f"{Op.LINK_CREATE.value} {what}: {reason}",
-                               op=Op.LINK_CREATE, obj=what, reason=reason)
+        return from_errno(
+            _errno.EINVAL, Op.LINK_CREATE, what, cls=ObjectTypeError, hint="",
+            reason=f"{prog} is a program of type {pname}; attach type {attach} needs type "
+                   f"{want.kernel_name}")
     return exc
 
 
@@ -534,7 +512,7 @@ class Link(BPFObject):
     _id: int
 
     def _init_from_fd(self, fd: FD) -> None:
-        d = _sys.obj_get_info_by_fd(fd, _LINK_INFO, f"fd {fd.raw}")
+        d, _name = _sys.link_info(fd, f"fd {fd.raw}")
         try:
             self._type = LinkType(d["type"])
         except ValueError:
@@ -560,9 +538,10 @@ class Link(BPFObject):
             better = _explain_attach(exc, prog, pfd, int(attach_type), what)
             if (better is exc and ifindex and exc.errno == _errno.EINVAL
                     and not _has_ifindex(ifindex)):
-                reason = f"no interface has ifindex {ifindex} in this thread's network namespace"
-                better = BPFError(_errno.EINVAL, f"{Op.LINK_CREATE.value} {what}: {reason}",
-                                  op=Op.LINK_CREATE, obj=what, reason=reason)
+                better = from_errno(
+                    _errno.EINVAL, Op.LINK_CREATE, what, cls=BPFError, hint="",
+                    reason=f"no interface has ifindex {ifindex} in this thread's network "
+                           "namespace")
             if better is exc:
                 raise
             raise better from exc
@@ -781,12 +760,12 @@ class Link(BPFObject):
                           "link's program, or this link type cannot be updated")
             elif exc.errno == _errno.ENOLINK:
                 reason = "the link is detached"
-            elif exc.errno in (_errno.EOPNOTSUPP, 524):
+            elif exc.errno in (_errno.EOPNOTSUPP, ENOTSUPP):
                 reason = f"{_kernel_name(self._type)} links cannot be updated"
             if not reason:
                 raise
-            raise BPFError(exc.errno or _errno.EINVAL, f"{Op.LINK_UPDATE.value} {self!r}: {reason}",
-                           op=Op.LINK_UPDATE, obj=repr(self), reason=reason) from exc
+            raise from_errno(exc.errno or _errno.EINVAL, Op.LINK_UPDATE, repr(self),
+                             reason=reason, hint="") from exc
 
     def detach(self) -> None:
         """Detach the link from its hook now (BPF_LINK_DETACH); the Link stays open.
@@ -801,10 +780,11 @@ class Link(BPFObject):
         try:
             _sys.link_detach(self._fd, self)
         except BPFError as exc:
-            if exc.errno in (_errno.EOPNOTSUPP, 524):
-                reason = f"{_kernel_name(self._type)} links cannot be detached; close them instead"
-                raise type(exc)(exc.errno, f"{Op.LINK_DETACH.value} {self!r}: {reason}",
-                                op=Op.LINK_DETACH, obj=repr(self), reason=reason) from exc
+            if exc.errno in (_errno.EOPNOTSUPP, ENOTSUPP):
+                raise from_errno(
+                    exc.errno, Op.LINK_DETACH, repr(self), cls=type(exc), hint="",
+                    reason=f"{_kernel_name(self._type)} links cannot be detached; close them "
+                           "instead") from exc
             raise
 
     def program(self) -> Program:
@@ -819,9 +799,8 @@ class Link(BPFObject):
         from bpfobj.prog import Program
 
         if not prog_id:
-            reason = "the link holds no program"
-            raise BPFError(_errno.ENOENT, f"{Op.GET_FD_BY_ID.value} {self!r}: {reason}",
-                           op=Op.GET_FD_BY_ID, obj=repr(self), reason=reason)
+            raise from_errno(_errno.ENOENT, Op.GET_FD_BY_ID, repr(self), hint="",
+                             cls=BPFError, reason="the link holds no program")
         return Program.new_from_id(prog_id)
 
 
@@ -847,14 +826,13 @@ def _has_ifindex(ifindex: int) -> bool:
 
 
 def _not_a(exc: BPFError, what: str, want: str) -> BPFError:
-    reason = f"the target is not {want}"
-    return BPFError(exc.errno or _errno.EINVAL, f"{Op.LINK_CREATE.value} {what}: {reason}",
-                    op=Op.LINK_CREATE, obj=what, reason=reason)
+    return from_errno(exc.errno or _errno.EINVAL, Op.LINK_CREATE, what, cls=BPFError, hint="",
+                      reason=f"the target is not {want}")
 
 
 def _is_netns(fd: FD) -> bool:
     """Whether ``fd`` is a network namespace file (nsfs; /proc/self/fd names it ``net:[N]``)."""
     try:
-        return os.readlink(f"/proc/self/fd/{fd.raw}").startswith("net:[")
+        return linux.fd_target(fd.raw).startswith("net:[")
     except OSError:
         return False
