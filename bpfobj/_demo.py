@@ -16,6 +16,7 @@ nothing but the kernel).
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import select
 import signal
@@ -25,6 +26,8 @@ import tempfile
 import time
 from types import FrameType
 from typing import Any, Optional, TextIO
+
+from .errors import Op, from_errno
 
 __all__ = ["run"]
 
@@ -129,13 +132,13 @@ def run(out: TextIO) -> int:
     Raises:
         BPFPermissionError: not root.
     """
-    from .errors import BPFPermissionError
-    from .leak import analyze
+    from .leak import analyze  # the child never needs the analyser: the parent imports it
 
     if os.geteuid() != 0:
-        raise BPFPermissionError(
-            1, "bpfobj demo needs root: it mounts a bpffs, creates bpf objects and reads "
-               "another process's descriptors (run it with sudo)", reason="not root")
+        raise from_errno(
+            errno.EPERM, Op.DEMO, reason="needs root",
+            hint="it mounts a bpffs, creates bpf objects and reads another process's "
+                 "descriptors: run it with sudo")
     old_term = signal.signal(signal.SIGTERM, _on_sigterm)
     root = tempfile.mkdtemp(prefix="bpfobj-demo-")
     mounted = False

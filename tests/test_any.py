@@ -157,7 +157,7 @@ def test_new_from_fd_errors() -> None:
     before = open_fds()
     r, w = os.pipe()
     try:
-        with pytest.raises(ObjectTypeError, match=f"fd {r} is a non-bpf file"):
+        with pytest.raises(ObjectTypeError, match=f"dup fd {r}: is a non-bpf file"):
             bpfobj.new_from_fd(r)
     finally:
         os.close(r)
