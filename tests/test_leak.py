@@ -345,7 +345,7 @@ def test_not_root_gets_a_clear_message() -> None:
             print("OK", exc)
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert out.stdout.startswith("OK leak analysis needs root"), out.stdout + out.stderr
+    assert out.stdout.startswith("OK leak analysis: needs root"), out.stdout + out.stderr
     assert BPFPermissionError  # the type users catch
 
 

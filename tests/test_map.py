@@ -42,6 +42,7 @@ from bpfobj import (
 )
 from bpfobj._internal import syscall as _sys
 from bpfobj._internal.fd import FD
+from bpfobj.errors import NOT_BPFFS_ERRNO
 from bpfobj.map import possible_cpus
 
 pytestmark = pytest.mark.usefixtures("kernel")
@@ -291,7 +292,7 @@ def test_pin_and_load_outside_bpffs(hmap: Map) -> None:
         path = os.path.join(tmp, "m")
         with pytest.raises(NotBPFFSError, match="not on a bpffs mount") as info:
             hmap.pin(path)
-        assert info.value.errno == errno.EPERM and info.value.filename == path
+        assert info.value.errno == NOT_BPFFS_ERRNO and info.value.filename == path
         assert not hmap.is_pinned and not os.path.exists(path)
         open(path, "wb").close()
         with pytest.raises(NotBPFFSError, match="not on a bpffs mount"):

@@ -110,11 +110,11 @@ def test_descriptor_of_another_kind(holder, want: str) -> None:
         with pytest.raises(ObjectTypeError) as exc:
             CLASSES[want].new_from_pidfd(pid, raw)
         message = str(exc.value)
-        assert f"pid {pid} fd {raw} is a " in message, message
+        assert f"pid {pid} fd {raw}: is a " in message, message
         assert message.endswith(f"not a {KIND_NAMES[want]}"), message
         assert KIND_NAMES[got].replace("-", "") in message.replace("_", "").replace("-", "")
     # fd 0 of the child is /dev/null: not a bpf object at all
-    with pytest.raises(ObjectTypeError, match=rf"pid {pid} fd 0 is a non-bpf file"):
+    with pytest.raises(ObjectTypeError, match=rf"pid {pid} fd 0: is a non-bpf file"):
         CLASSES[want].new_from_pidfd(pid, 0)
     assert open_fds() == before
 
