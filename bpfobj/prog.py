@@ -368,13 +368,11 @@ class Program(BPFObject):
                              duration_ns=out["duration"], ctx=ctx_out)
 
 
-_KALLSYMS = "/proc/kallsyms"
-
-
-def kernel_call_names(xlated: bytes, kallsyms: str = _KALLSYMS) -> dict[int, str]:
+def kernel_call_names(xlated: bytes, kallsyms: str = linux.KALLSYMS) -> dict[int, str]:
     """Map the ``imm`` of each helper call in translated instructions to its kernel symbol.
 
-    Reads ``kallsyms`` (bytes, once): the address of ``__bpf_call_base`` plus
+    Reads ``kallsyms`` (through ``linux.read_kallsyms``; the cached copy for the
+    default path): the address of ``__bpf_call_base`` plus
     ``imm`` is the helper's address. Calls whose address has no symbol, and all
     of them when the addresses read as zero (kernel.kptr_restrict), are left out.
     """
@@ -385,31 +383,17 @@ def kernel_call_names(xlated: bytes, kallsyms: str = _KALLSYMS) -> dict[int, str
             imms.add(int.from_bytes(xlated[i + 4:i + 8], "little", signed=True))
     if not imms:
         return {}
-    try:
-        with open(kallsyms, "rb") as f:
-            text = f.read()
-    except OSError:
-        return {}
-    at = text.find(b" __bpf_call_base\n")
-    if at < 0:
-        return {}
-    line = text[text.rfind(b"\n", 0, at) + 1:at]
-    base = int(line.split()[0], 16)
-    if base == 0:
+    syms = linux.kallsyms() if kallsyms == linux.KALLSYMS else linux.read_kallsyms(kallsyms)
+    if not syms.base:
         return {}
     names = {}
     for imm in imms:
-        key = b"%016x " % ((base + imm) % 2**64)
-        if text.startswith(key):
-            pos = 0
-        else:
-            pos = text.find(b"\n" + key)
-            if pos < 0:
-                continue
-            pos += 1
-        fields = text[pos:text.find(b"\n", pos)].split()
-        if len(fields) >= 3:
-            names[imm] = fields[2].decode("ascii", "replace")
+        name = syms.names.get((syms.base + imm) % 2**64)
+        if name is None and kallsyms == linux.KALLSYMS:
+            # a symbol loaded after the cached read (a new module): read again
+            name = linux.kallsyms(refresh=True).names.get((syms.base + imm) % 2**64)
+        if name is not None:
+            names[imm] = name
     return names
 
 

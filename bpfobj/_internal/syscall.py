@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import errno as _errno
-import functools
 import os
 import signal
 import struct
@@ -42,6 +41,7 @@ from bpfobj.errors import (
 
 from . import consts as _consts
 from . import fd as _fd_module
+from . import linux
 from .fd import FD
 
 _COMPILED = "bpfobj._bpfobj_cffi"
@@ -81,24 +81,16 @@ _verify_package_version()
 _verify_consts()
 
 # FD makes its close-guard slots, duplicates and closes through our C helpers
-# (cdefs/bpfobj.c): see fd.py. A slot is a cdata that only this module reads.
+# (cdefs/bpfobj.c): see fd.py. A slot is an index into a table kept in C.
 _ECLOSED: int = lib.BPFOBJ_ECLOSED
-_slot_alloc = functools.partial(ffi.new, "struct bpfobj_slot *")
-_slot_init = lib.bpfobj_slot_init
 _slot_enter = lib.bpfobj_slot_enter
 _slot_leave = lib.bpfobj_slot_leave
 
-
-def _slot_new(raw: int) -> Any:
-    slot = _slot_alloc()
-    _slot_init(slot, raw)
-    return slot
-
-
 _fd_module.use_slots(
-    new=_slot_new, alloc=_slot_alloc, dup=lib.bpfobj_slot_dup, enter=_slot_enter,
-    leave=_slot_leave, close=lib.bpfobj_slot_close, disown=lib.bpfobj_slot_disown,
-    dup_cloexec=lib.bpfobj_dup_cloexec, close_raw=lib.bpfobj_close, eclosed=_ECLOSED)
+    new=lib.bpfobj_slot_new, dup=lib.bpfobj_slot_dup, enter=_slot_enter, leave=_slot_leave,
+    close=lib.bpfobj_slot_close, disown=lib.bpfobj_slot_disown,
+    release=lib.bpfobj_slot_release, dup_cloexec=lib.bpfobj_dup_cloexec,
+    close_raw=lib.bpfobj_close, eclosed=_ECLOSED)
 
 
 def _disable_close_guard_for_tests() -> None:
@@ -1103,14 +1095,10 @@ def pidfd_getfd(pidfd: FD, target_raw: int, obj: object = "") -> FD:
 
 
 def _no_such_descriptor(pidfd_raw: int, target_raw: int, obj: object) -> BPFError:
-    pid = "?"
     try:
-        with open(f"/proc/self/fdinfo/{pidfd_raw}", "rb") as f:
-            for line in f:
-                if line.startswith(b"Pid:"):
-                    pid = line[4:].strip().decode()
-    except OSError:
-        pass
+        pid = linux.fdinfo(pidfd_raw).get("Pid", "?")
+    except (OSError, ValueError):
+        pid = "?"
     return from_errno(_errno.EBADF, Op.PIDFD, obj, cls=BPFError, hint="",
                       reason=f"process {pid} has no descriptor {target_raw}")
 
