@@ -538,7 +538,8 @@ class Map(BPFObject):
             return False
         return True
 
-    def update(self, key: Optional[KeyLike], value: Union[ValueLike, BPFObject],
+    def update(self, key: Optional[KeyLike],
+               value: Union[ValueLike, BPFObject, Sequence[ValueLike]],
                flags: int = UpdateFlags.ANY) -> None:
         """Set ``key`` to ``value`` (BPF_MAP_UPDATE_ELEM).
 

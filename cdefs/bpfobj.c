@@ -6,7 +6,9 @@
 #include <string.h>
 #include <stdio.h>
 #include <unistd.h>
+#include <pthread.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
 
@@ -158,7 +160,7 @@ long long bpfobj_statfs_type(const char *path)
 /* -- the close guard (see bpfobj.h) ------------------------------------------ */
 
 struct bpfobj_slot {
-    int fd;
+    int fd; /* the number; while the slot is free, the next free slot */
     /* bit 0: closing (no call enters); bit 1: disowned (nobody closes the
      * number); bits 2 and up: calls in flight. */
     unsigned int state;
@@ -169,17 +171,55 @@ struct bpfobj_slot {
 #define SLOT_DISOWNED 2u
 #define SLOT_CALL 4u
 
+/* The table: chunks of slots, allocated as needed and never moved or freed,
+ * so that a slot's address stays valid while calls run without any lock. */
+#define SLOT_CHUNK_BITS 12
+#define SLOT_CHUNK (1 << SLOT_CHUNK_BITS)
+#define SLOT_CHUNKS 8192 /* 32M slots: far more than RLIMIT_NOFILE allows */
+static struct bpfobj_slot *slot_chunks[SLOT_CHUNKS];
+static int slot_free_head = -1, slot_used;
+static pthread_mutex_t slot_lock = PTHREAD_MUTEX_INITIALIZER;
 static int bpfobj_guard_on = 1;
+
+static inline struct bpfobj_slot *slot_at(int i)
+{
+    return &slot_chunks[i >> SLOT_CHUNK_BITS][i & (SLOT_CHUNK - 1)];
+}
 
 void bpfobj_set_close_guard(int on)
 {
     __atomic_store_n(&bpfobj_guard_on, on ? 1 : 0, __ATOMIC_SEQ_CST);
 }
 
-void bpfobj_slot_init(struct bpfobj_slot *s, int fd)
+int bpfobj_slot_new(int fd)
 {
+    int i;
+    struct bpfobj_slot *s;
+    pthread_mutex_lock(&slot_lock);
+    if (slot_free_head >= 0) {
+        i = slot_free_head;
+        slot_free_head = slot_at(i)->fd;
+    } else {
+        i = slot_used;
+        if (i >= SLOT_CHUNKS * SLOT_CHUNK) {
+            pthread_mutex_unlock(&slot_lock);
+            return -ENOMEM;
+        }
+        if (!slot_chunks[i >> SLOT_CHUNK_BITS]) {
+            struct bpfobj_slot *chunk = calloc(SLOT_CHUNK, sizeof(*chunk));
+            if (!chunk) {
+                pthread_mutex_unlock(&slot_lock);
+                return -ENOMEM;
+            }
+            slot_chunks[i >> SLOT_CHUNK_BITS] = chunk;
+        }
+        slot_used++;
+    }
+    s = slot_at(i);
     s->fd = fd;
     __atomic_store_n(&s->state, 0u, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&slot_lock);
+    return i;
 }
 
 static inline int slot_enter(struct bpfobj_slot *s)
@@ -215,11 +255,12 @@ static inline void slot_leave(struct bpfobj_slot *s)
         close(s->fd);
 }
 
-int bpfobj_slot_enter(struct bpfobj_slot *s) { return slot_enter(s); }
-void bpfobj_slot_leave(struct bpfobj_slot *s) { slot_leave(s); }
+int bpfobj_slot_enter(int slot) { return slot_enter(slot_at(slot)); }
+void bpfobj_slot_leave(int slot) { slot_leave(slot_at(slot)); }
 
-int bpfobj_slot_close(struct bpfobj_slot *s)
+int bpfobj_slot_close(int slot)
 {
+    struct bpfobj_slot *s = slot_at(slot);
     unsigned int old = __atomic_fetch_or(&s->state, SLOT_CLOSING, __ATOMIC_ACQ_REL);
     if (old & SLOT_CLOSING)
         return -1;
@@ -230,21 +271,27 @@ int bpfobj_slot_close(struct bpfobj_slot *s)
     return 1;
 }
 
-int bpfobj_slot_disown(struct bpfobj_slot *s)
+int bpfobj_slot_release(int slot)
 {
+    int was_open = bpfobj_slot_close(slot) > 0;
+    pthread_mutex_lock(&slot_lock);
+    slot_at(slot)->fd = slot_free_head;
+    slot_free_head = slot;
+    pthread_mutex_unlock(&slot_lock);
+    return was_open;
+}
+
+int bpfobj_slot_disown(int slot)
+{
+    struct bpfobj_slot *s = slot_at(slot);
     unsigned int old = __atomic_fetch_or(&s->state, SLOT_CLOSING | SLOT_DISOWNED,
                                          __ATOMIC_ACQ_REL);
     return (old & SLOT_CLOSING) ? BPFOBJ_ECLOSED : s->fd;
 }
 
-int bpfobj_slot_in_flight(struct bpfobj_slot *s)
+int bpfobj_slot_map_elem(int slot, int cmd, const char *key, char *value, __u64 flags)
 {
-    return (int)(__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) / SLOT_CALL);
-}
-
-int bpfobj_slot_map_elem(struct bpfobj_slot *s, int cmd, const char *key, char *value,
-                         __u64 flags)
-{
+    struct bpfobj_slot *s = slot_at(slot);
     int fd = slot_enter(s), r;
     if (fd < 0)
         return fd;
@@ -253,9 +300,10 @@ int bpfobj_slot_map_elem(struct bpfobj_slot *s, int cmd, const char *key, char *
     return r;
 }
 
-int bpfobj_slot_map_next_keys(struct bpfobj_slot *s, const char *key, char *out,
-                              __u32 key_size, __u32 max, __u32 *n)
+int bpfobj_slot_map_next_keys(int slot, const char *key, char *out, __u32 key_size,
+                              __u32 max, __u32 *n)
 {
+    struct bpfobj_slot *s = slot_at(slot);
     int fd = slot_enter(s), r = 0;
     __u32 i = 0;
     if (fd < 0)
@@ -272,10 +320,10 @@ int bpfobj_slot_map_next_keys(struct bpfobj_slot *s, const char *key, char *out,
     return r < 0 ? r : 0;
 }
 
-int bpfobj_slot_map_batch(struct bpfobj_slot *s, int cmd, const char *in_batch,
-                          char *out_batch, char *keys, char *values, __u32 *count,
-                          __u64 elem_flags)
+int bpfobj_slot_map_batch(int slot, int cmd, const char *in_batch, char *out_batch,
+                          char *keys, char *values, __u32 *count, __u64 elem_flags)
 {
+    struct bpfobj_slot *s = slot_at(slot);
     int fd = slot_enter(s), r;
     if (fd < 0)
         return fd;
@@ -331,9 +379,9 @@ static void read_fdinfo(int fd, long long *out)
     out[1] = fdinfo_value(text, "memlock:");
 }
 
-int bpfobj_slot_map_info(struct bpfobj_slot *s, struct bpf_map_info *info,
-                         long long *fdinfo)
+int bpfobj_slot_map_info(int slot, struct bpf_map_info *info, long long *fdinfo)
 {
+    struct bpfobj_slot *s = slot_at(slot);
     __u32 len = sizeof(*info);
     int fd = slot_enter(s), r;
     if (fd < 0)
@@ -346,14 +394,20 @@ int bpfobj_slot_map_info(struct bpfobj_slot *s, struct bpf_map_info *info,
     return r;
 }
 
-int bpfobj_slot_dup(struct bpfobj_slot *s, struct bpfobj_slot *dst)
+long long bpfobj_slot_dup(int slot)
 {
-    int fd = slot_enter(s), r;
+    struct bpfobj_slot *s = slot_at(slot);
+    int fd = slot_enter(s), r, i;
     if (fd < 0)
         return fd;
     r = bpfobj_dup_cloexec(fd);
     slot_leave(s);
-    if (r >= 0)
-        bpfobj_slot_init(dst, r);
-    return r;
+    if (r < 0)
+        return r;
+    i = bpfobj_slot_new(r);
+    if (i < 0) {
+        close(r);
+        return i;
+    }
+    return ((long long)i << 32) | (long long)r;
 }

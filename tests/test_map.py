@@ -509,7 +509,7 @@ def test_bad_keys_and_values_fail_before_any_syscall() -> None:
         (object(), TypeError, "not object"),
     ]:
         with pytest.raises(exc, match=pattern):
-            m.update(1, value)
+            m.update(1, value)  # type: ignore[arg-type]
 
 
 # -- per map type ---------------------------------------------------------------------
@@ -551,26 +551,26 @@ def test_percpu(mtype: MapType) -> None:
     n = possible_cpus()
     with Map.create(spec(mtype, vs=5, n=4, name="pc")) as m:
         values = [bytes([i + 1]) * 5 for i in range(n)]
-        m.update(1, values)
-        got = m.lookup(1)
+        m.update_percpu(1, values)
+        got = m.lookup_percpu(1)
         assert got == values  # one per possible CPU, the 8-byte slot padding stripped
         assert all(len(x) == 5 for x in got)
-        m.update(2, [0x0102030405 + i for i in range(n)])
-        assert m.lookup(2) == [(0x0102030405 + i).to_bytes(5, sys.byteorder) for i in range(n)]
-        assert dict(m.items())[k(1)] == values
+        m.update_percpu(2, [0x0102030405 + i for i in range(n)])
+        assert m.lookup_percpu(2) == [(0x0102030405 + i).to_bytes(5, sys.byteorder) for i in range(n)]
+        assert dict(m.items_percpu())[k(1)] == values
         batch = m.batch_lookup()
-        assert dict(batch)[k(1)] == values and dict(batch)[k(2)] == m.lookup(2)
+        assert dict(batch)[k(1)] == values and dict(batch)[k(2)] == m.lookup_percpu(2)
         assert all(isinstance(x, list) and len(x) == n for x in batch.value_list())
         assert m.batch_update([k(0), k(3)], [values, [b"\x09" * 5] * n]) == 2
-        assert m.lookup(3) == [b"\x09" * 5] * n and m.lookup(0) == values
+        assert m.lookup_percpu(3) == [b"\x09" * 5] * n and m.lookup_percpu(0) == values
         with pytest.raises(ValueError, match=f"one per possible CPU \\({n}\\)"):
-            m.update(1, values[:-1] if n > 1 else values * 2)
+            m.update_percpu(1, values[:-1] if n > 1 else values * 2)
         with pytest.raises(TypeError, match="list of"):
-            m.update(1, b"\x00" * 5)
+            m.update_percpu(1, b"\x00" * 5)
         with pytest.raises(ValueError, match="value is 4 bytes"):
-            m.update(1, [b"\x00" * 4] * n)
+            m.update_percpu(1, [b"\x00" * 4] * n)
         if mtype is not MapType.PERCPU_ARRAY:
-            assert m.lookup_and_delete(1) == values
+            assert m.lookup_and_delete_percpu(1) == values
             assert 1 not in m
 
 
@@ -627,6 +627,50 @@ def test_array_of_maps() -> None:
             with pytest.raises(BPFError) as info:
                 outer.update(1, wrong.fd)  # not compatible with the template
             assert info.value.errno == errno.EINVAL
+
+        # the objects themselves: update() passes their descriptors, lookup() gives IDs
+        outer.update(1, inner)
+        assert int.from_bytes(outer.lookup(1), sys.byteorder) == inner.info().id
+        with pytest.raises(TypeError, match="value is a map"):
+            outer.update(0, _xdp_pass())  # a Program where a Map belongs
+
+
+def _xdp_pass() -> bpfobj.Program:
+    insns = bpfobj.asm.Instructions([bpfobj.asm.mov_imm(bpfobj.asm.R0, 2), bpfobj.asm.exit_()])
+    return bpfobj.Program.load(bpfobj.ProgramSpec(bpfobj.ProgramType.XDP, insns, name="pass"))
+
+
+def test_prog_array_takes_programs() -> None:
+    with Map.create(spec(MapType.PROG_ARRAY, vs=4, n=2, name="jumps")) as jumps, \
+            _xdp_pass() as prog, Map.create(spec(MapType.HASH)) as other:
+        jumps.update(0, prog)
+        assert int.from_bytes(jumps.lookup(0), sys.byteorder) == prog.info().id
+        jumps.update(1, prog.fd)  # a descriptor number, as the kernel takes it
+        assert jumps.lookup(1) == jumps.lookup(0)
+        with pytest.raises(TypeError, match="value is a prog"):
+            jumps.update(0, other)
+        with pytest.raises(TypeError, match="value is bytes or an int"):
+            other.update(1, prog)  # an ordinary map holds no objects
+        prog.close()
+        with pytest.raises(ClosedError):
+            jumps.update(0, prog)
+
+
+def test_percpu_methods_are_typed_and_checked() -> None:
+    n = possible_cpus()
+    with Map.create(spec(MapType.PERCPU_HASH, vs=4, name="pc")) as pc, \
+            Map.create(spec()) as plain:
+        values = [bytes([i, 0, 0, 1]) for i in range(n)]
+        pc.update_percpu(1, values)
+        got: list[bytes] = pc.lookup_percpu(1)
+        # the plain method still answers a list here (its annotation says bytes)
+        assert got == values == pc.lookup(1)  # type: ignore[comparison-overlap]
+        assert dict(pc.items_percpu()) == {k(1): values}
+        assert pc.lookup_and_delete_percpu(1) == values
+        for call in (lambda: plain.lookup_percpu(1), lambda: plain.update_percpu(1, [b""]),
+                     lambda: plain.items_percpu(), lambda: plain.lookup_and_delete_percpu(1)):
+            with pytest.raises(TypeError, match="for per-CPU maps"):
+                call()
 
 
 # -- batches ------------------------------------------------------------------------------

@@ -56,7 +56,7 @@ def run_race(seconds: float, workers: int = 8, slots: int = 4,
             i = (i + 1) % slots
             m, marker = table[i]
             try:
-                got = int.from_bytes(m.lookup(0), "little")  # type: ignore[arg-type]
+                got = int.from_bytes(m.lookup(0), "little")
                 reads += 1
                 if got != marker:
                     problems.append(f"read {got} from the map of marker {marker}")
@@ -108,7 +108,7 @@ def run_race(seconds: float, workers: int = 8, slots: int = 4,
         t.join()
     for m, marker in table:
         # The maps that survived must still hold their own marker.
-        got = int.from_bytes(m.lookup(0), "little")  # type: ignore[arg-type]
+        got = int.from_bytes(m.lookup(0), "little")
         if got != marker:
             problems.append(f"map of marker {marker} ends holding {got}")
         m.close()

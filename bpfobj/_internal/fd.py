@@ -17,9 +17,10 @@ That close guard exists once, in C (cdefs/bpfobj.c): each FD owns a slot
 holding its number, an atomic count of calls in flight and a closing flag.
 ``syscall`` passes the slot to its C calls, each of which enters the slot,
 makes the system call and leaves it; ``borrow()`` is the same protocol for a
-call that needs the number in Python. To this module a slot is an opaque
-handle, made and operated by the functions ``syscall`` installs with
-``use_slots()`` when it is imported.
+call that needs the number in Python. To this module a slot is an index into
+that C table, made and operated by the functions ``syscall`` installs with
+``use_slots()`` when it is imported. The FD's finalizer releases its slot:
+only then, when no call can hold the FD any more, may the index be reused.
 """
 
 from __future__ import annotations
@@ -48,8 +49,13 @@ class FD:
     __slots__ = ("_raw", "_slot", "__weakref__")
 
     def __init__(self, raw: int) -> None:
-        # Private: use adopt() or dup(). ``raw`` must already be >= 1 and cloexec.
-        self._slot = _slot_new(raw)
+        # Private: use adopt() or dup(). ``raw`` must already be >= 1 and cloexec;
+        # it is ours from here on (closed if no slot can be had).
+        slot = _slot_new(raw)
+        if slot < 0:
+            _close(raw)
+            raise MemoryError("bpfobj: no slot for a descriptor")
+        self._slot = slot
         self._raw = raw
 
     # -- construction ---------------------------------------------------------
@@ -99,15 +105,14 @@ class FD:
             ClosedError: this FD is closed.
             BPFError: no descriptor is free (EMFILE).
         """
-        slot = _slot_alloc()
-        new = _slot_dup(self._slot, slot)  # enter, dup into the new slot, leave: one C call
-        if new < 0:
-            if new == _ECLOSED:
+        both = _slot_dup(self._slot)  # enter, dup, leave, a new slot: one C call
+        if both < 0:
+            if both == _ECLOSED:
                 raise closed(Op.DUP, "fd")
-            raise from_errno(-new, Op.DUP, f"fd {self._raw}")
+            raise from_errno(-both, Op.DUP, f"fd {self._raw}")
         fd = _new_fd(FD)
-        fd._slot = slot
-        fd._raw = new
+        fd._slot = both >> 32
+        fd._raw = both & 0xFFFFFFFF
         return fd
 
     # -- use --------------------------------------------------------------------
@@ -122,8 +127,8 @@ class FD:
         return self._raw < 0
 
     @property
-    def slot(self) -> Any:
-        """The close guard's slot: an opaque handle for ``syscall``'s C calls."""
+    def slot(self) -> int:
+        """The close guard's slot: an index for ``syscall``'s C calls."""
         return self._slot
 
     def fileno(self) -> int:
@@ -181,13 +186,14 @@ class FD:
     def __del__(self) -> None:
         # A finalizer for the forgotten. __del__ rather than weakref.finalize:
         # it costs nothing at creation, which matters for clone()+close().
-        raw = getattr(self, "_raw", -1)
-        if raw >= 0:
+        # Nothing can use the slot any more: close what is still open, free the slot.
+        slot = getattr(self, "_slot", -1)
+        if slot >= 0 and _slot_release(slot) > 0:
             try:
-                warnings.warn(f"bpfobj: unclosed descriptor {raw}", ResourceWarning, stacklevel=1)
+                warnings.warn(f"bpfobj: unclosed descriptor {self._raw}", ResourceWarning,
+                              stacklevel=1)
             except Exception:  # interpreter shutdown
                 pass
-            self.close()
 
     def __repr__(self) -> str:
         return f"FD({self._raw})" if self._raw >= 0 else "FD(closed)"
@@ -204,17 +210,12 @@ _new_fd = object.__new__
 def _install() -> None:
     # The slot operations are syscall's C helpers, installed when it is
     # imported; syscall imports this module, so that import waits for first use.
-    from . import syscall  # noqa: F401
+    from . import syscall  # noqa: F401  (a real cycle: syscall imports fd)
 
 
-def _slot_new_first(raw: int) -> Any:
+def _slot_new_first(raw: int) -> int:
     _install()
     return _slot_new(raw)
-
-
-def _slot_alloc_first() -> Any:
-    _install()
-    return _slot_alloc()
 
 
 def _dup_cloexec_first(raw: int) -> int:
@@ -233,36 +234,37 @@ def _not_installed(*args: Any) -> Any:
 
 # The operations on slots and numbers (see use_slots). Each returns a number,
 # or -errno, or _ECLOSED, and never raises.
-_slot_new: Callable[[int], Any] = _slot_new_first
-_slot_alloc: Callable[[], Any] = _slot_alloc_first
-_slot_dup: Callable[[Any, Any], int] = _not_installed
-_slot_enter: Callable[[Any], int] = _not_installed
-_slot_leave: Callable[[Any], None] = _not_installed
-_slot_close: Callable[[Any], int] = _not_installed
-_slot_disown: Callable[[Any], int] = _not_installed
+_slot_new: Callable[[int], int] = _slot_new_first
+_slot_dup: Callable[[int], int] = _not_installed
+_slot_enter: Callable[[int], int] = _not_installed
+_slot_leave: Callable[[int], None] = _not_installed
+_slot_close: Callable[[int], int] = _not_installed
+_slot_disown: Callable[[int], int] = _not_installed
+_slot_release: Callable[[int], int] = _not_installed
 _dup_cloexec: Callable[[int], int] = _dup_cloexec_first
 _close: Callable[[int], int] = _close_first
 _ECLOSED = -65536
 
 
-def use_slots(*, new: Callable[[int], Any], alloc: Callable[[], Any],
-              dup: Callable[[Any, Any], int], enter: Callable[[Any], int],
-              leave: Callable[[Any], None], close: Callable[[Any], int],
-              disown: Callable[[Any], int], dup_cloexec: Callable[[int], int],
+def use_slots(*, new: Callable[[int], int], dup: Callable[[int], int],
+              enter: Callable[[int], int], leave: Callable[[int], None],
+              close: Callable[[int], int], disown: Callable[[int], int],
+              release: Callable[[int], int], dup_cloexec: Callable[[int], int],
               close_raw: Callable[[int], int], eclosed: int) -> None:
     """Install the close guard's slot operations (``syscall`` does, at import).
 
-    ``new(raw)`` makes a slot holding ``raw``; ``alloc()`` an empty one, which
-    ``dup(slot, empty)`` fills with a duplicate of slot's number (returning
-    it, -errno, or ``eclosed``); ``enter``/``leave`` bracket a call (enter
-    returns the number or ``eclosed``); ``close`` answers 1 (closed now), 0
-    (left to the last call in flight) or -1 (closed before); ``disown`` gives
-    the number up. ``dup_cloexec``/``close_raw`` work on bare numbers.
+    ``new(raw)`` makes a slot holding ``raw`` (its index, or -errno); ``dup(slot)``
+    duplicates the slot's number into a new slot (``slot << 32 | number``,
+    -errno or ``eclosed``); ``enter``/``leave`` bracket a call (enter returns
+    the number or ``eclosed``); ``close`` answers 1 (closed now), 0 (left to
+    the last call in flight) or -1 (closed before); ``disown`` gives the
+    number up; ``release`` closes what is open and frees the slot (1: it was
+    open). ``dup_cloexec``/``close_raw`` work on bare numbers.
     """
-    global _slot_new, _slot_alloc, _slot_dup, _slot_enter, _slot_leave, _slot_close
-    global _slot_disown, _dup_cloexec, _close, _ECLOSED
-    _slot_new, _slot_alloc, _slot_dup = new, alloc, dup
-    _slot_enter, _slot_leave, _slot_close, _slot_disown = enter, leave, close, disown
+    global _slot_new, _slot_dup, _slot_enter, _slot_leave, _slot_close
+    global _slot_disown, _slot_release, _dup_cloexec, _close, _ECLOSED
+    _slot_new, _slot_dup, _slot_enter, _slot_leave = new, dup, enter, leave
+    _slot_close, _slot_disown, _slot_release = close, disown, release
     _dup_cloexec, _close, _ECLOSED = dup_cloexec, close_raw, eclosed
 
 
