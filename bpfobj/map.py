@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, TypeVar, Union, overload
+from typing import Any, Optional, Protocol, TypeVar, Union, overload
 
 from typing_extensions import Buffer, Self
 
@@ -49,6 +49,12 @@ _OBJECT_VALUE_TYPES = {
     MapType.ARRAY_OF_MAPS: ObjType.MAP, MapType.HASH_OF_MAPS: ObjType.MAP,
     MapType.PROG_ARRAY: ObjType.PROG,
 }
+# Maps whose values are sockets: update() takes a socket (anything with fileno()).
+_SOCKET_VALUE_TYPES = frozenset({MapType.SOCKMAP, MapType.SOCKHASH})
+
+
+class _HasFileno(Protocol):
+    def fileno(self) -> int: ...
 
 
 class UpdateFlags(enum.IntFlag):
@@ -539,14 +545,15 @@ class Map(BPFObject):
         return True
 
     def update(self, key: Optional[KeyLike],
-               value: Union[ValueLike, BPFObject, Sequence[ValueLike]],
+               value: Union[ValueLike, BPFObject, _HasFileno, Sequence[ValueLike]],
                flags: int = UpdateFlags.ANY) -> None:
         """Set ``key`` to ``value`` (BPF_MAP_UPDATE_ELEM).
 
         ``flags``: UpdateFlags.ANY, NOEXIST (fails if present), EXIST (fails if
         absent), LOCK (spin-locked value). For QUEUE and STACK maps ``key`` is
         None and this pushes ``value``. ARRAY_OF_MAPS and HASH_OF_MAPS take a
-        Map, PROG_ARRAY a Program (or a descriptor number, as the kernel does).
+        Map, PROG_ARRAY a Program, SOCKMAP and SOCKHASH a socket (or, for all
+        of them, a descriptor number, as the kernel does).
         On a per-CPU map, ``value`` is a list as for ``update_percpu()``.
 
         Raises:
@@ -560,6 +567,11 @@ class Map(BPFObject):
             if isinstance(value, BPFObject):
                 self._update_object(k, value, flags)
                 return
+            if self._type in _SOCKET_VALUE_TYPES and hasattr(value, "fileno"):
+                raw = value.fileno()
+                if raw < 0:
+                    raise ValueError(f"{self!r}: the socket is closed")
+                value = raw.to_bytes(self._value_size, _BYTEORDER)
             value = self._value(value)
         _map_update(self._fd, k, value,  # type: ignore[arg-type]
                     flags if type(flags) is int else int(flags), self)

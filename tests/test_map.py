@@ -556,7 +556,8 @@ def test_percpu(mtype: MapType) -> None:
         assert got == values  # one per possible CPU, the 8-byte slot padding stripped
         assert all(len(x) == 5 for x in got)
         m.update_percpu(2, [0x0102030405 + i for i in range(n)])
-        assert m.lookup_percpu(2) == [(0x0102030405 + i).to_bytes(5, sys.byteorder) for i in range(n)]
+        assert m.lookup_percpu(2) == [(0x0102030405 + i).to_bytes(5, sys.byteorder)
+                                      for i in range(n)]
         assert dict(m.items_percpu())[k(1)] == values
         batch = m.batch_lookup()
         assert dict(batch)[k(1)] == values and dict(batch)[k(2)] == m.lookup_percpu(2)
@@ -654,6 +655,20 @@ def test_prog_array_takes_programs() -> None:
         prog.close()
         with pytest.raises(ClosedError):
             jumps.update(0, prog)
+
+
+def test_sockmap_takes_sockets() -> None:
+    import socket
+
+    with Map.create(spec(MapType.SOCKMAP, vs=4, n=2, name="socks")) as socks:
+        a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        with a, b:
+            socks.update(0, a)
+            socks.update(1, b.fileno())
+            socks.delete(0)
+            a.close()
+            with pytest.raises(ValueError, match="socket is closed"):
+                socks.update(0, a)
 
 
 def test_percpu_methods_are_typed_and_checked() -> None:
