@@ -7,6 +7,7 @@ imported on use.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Optional
 
 # These import without the compiled module: the assembler, the enums, the errors.
@@ -92,8 +93,6 @@ def __getattr__(name: str) -> object:
     if _COMPILED_MISSING is not None and (name in _SUBMODULES or name in __all__):
         raise ImportError(str(_COMPILED_MISSING), name=_COMPILED_MISSING.name)
     if name in _SUBMODULES:
-        import importlib
-
         try:
             return importlib.import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as exc:

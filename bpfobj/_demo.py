@@ -27,7 +27,11 @@ import time
 from types import FrameType
 from typing import Any, Optional, TextIO
 
+from ._internal import syscall as _sys
+from ._types import MapType
 from .errors import Op, from_errno
+from .leak import analyze
+from .map import Map, MapSpec
 
 __all__ = ["run"]
 
@@ -68,10 +72,6 @@ def _xdp_counter(map_raw: int) -> bytes:
 
 def child(pin_root: str) -> int:
     """Create objects, pin some, leak others; say "ready"; wait for stdin to close."""
-    from ._internal import syscall as _sys
-    from ._types import MapType
-    from .map import Map, MapSpec
-
     # Ctrl-C in a terminal reaches the whole process group: the parent cleans up, not us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     keep: list[Any] = []
@@ -132,7 +132,6 @@ def run(out: TextIO) -> int:
     Raises:
         BPFPermissionError: not root.
     """
-    from .leak import analyze  # the child never needs the analyser: the parent imports it
 
     if os.geteuid() != 0:
         raise from_errno(

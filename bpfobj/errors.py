@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 import errno as _errno
 import os
+import resource
 from typing import Optional
 
 __all__ = [
@@ -336,10 +337,8 @@ def from_errno(
 
 def _rlimit_hint() -> str:
     try:
-        import resource
-
         soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    except (ImportError, OSError, ValueError):
+    except (OSError, ValueError):
         return "the process hit RLIMIT_NOFILE"
     return f"the process hit RLIMIT_NOFILE={soft}"
 

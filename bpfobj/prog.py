@@ -12,7 +12,7 @@ import errno as _errno
 import os
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import Any, Optional, Union
 
 from typing_extensions import Buffer, Self
 
@@ -21,10 +21,8 @@ from ._internal import syscall as _sys
 from ._internal.fd import FD
 from ._object import BPFObject
 from ._types import AttachType, ObjType, ProgramType
+from .asm import Instructions
 from .errors import BPFError, BPFPermissionError, Op, VerifierError, from_errno
-
-if TYPE_CHECKING:
-    from .asm import Instructions
 
 __all__ = ["Program", "ProgramInfo", "ProgramSpec", "RunResult", "enable_stats"]
 
@@ -308,8 +306,6 @@ class Program(BPFObject):
         ``str()`` of the result reads as ``bpftool prog dump xlated`` prints it,
         BPF-to-BPF calls included (named from ``jited_ksyms()``, as bpftool does).
         """
-        from .asm import Instructions
-
         raw = self.xlated_bytes()
         return Instructions.decode(raw, self.jited_ksyms() if raw else ())
 

@@ -51,30 +51,15 @@ def describe_fd(raw: int, kind: ObjType) -> str:
     Opens a duplicate of ``raw`` for BPF_OBJ_GET_INFO_BY_FD and closes it again;
     returns "" when the object cannot be described (closed meanwhile).
     """
+    # Imported here: pytest loads this module as a plugin in every run of a project that
+    # installs bpfobj, and the wrappers need the compiled module; bpf_fds() does not.
+    from ._any import CLASSES
+
     try:
-        if kind is ObjType.MAP:
-            from .map import Map
-
-            with Map.new_from_fd(raw) as m:
-                return str(m.info())
-        if kind is ObjType.PROG:
-            from .prog import Program
-
-            with Program.new_from_fd(raw) as p:
-                return str(p.info())
-        if kind is ObjType.LINK:
-            from .link import Link
-
-            with Link.new_from_fd(raw) as lk:
-                return str(lk.info())
-        if kind is ObjType.BTF:
-            from .btf import BTF
-
-            with BTF.new_from_fd(raw) as b:
-                return str(b.info())
-    except (OSError, ImportError, ValueError):
+        with CLASSES[kind].new_from_fd(raw) as obj:
+            return str(obj.info())
+    except (OSError, ValueError):
         return ""
-    return ""  # pragma: no cover - every ObjType is handled above
 
 
 class FDLeakChecker:

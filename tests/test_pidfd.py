@@ -17,6 +17,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -55,7 +56,7 @@ HOLDER = """
 
 
 @pytest.fixture
-def holder() -> Iterator[tuple[Child, dict]]:
+def holder() -> Iterator[tuple[Child, dict[str, Any]]]:
     child = Child(HOLDER)
     try:
         info = json.loads(child.sock.recv(4096))
@@ -68,7 +69,7 @@ def _cloexec(raw: int) -> bool:
     return bool(fcntl.fcntl(raw, fcntl.F_GETFD) & fcntl.FD_CLOEXEC)
 
 
-def test_copies_a_map_a_program_a_link_and_btf(holder) -> None:
+def test_copies_a_map_a_program_a_link_and_btf(holder: tuple[Child, dict[str, Any]]) -> None:
     child, info = holder
     pid = info["pid"]
     m = Map.new_from_pidfd(pid, info["map"]["fd"])
@@ -99,7 +100,7 @@ def _u64(value: object) -> int:
 
 
 @pytest.mark.parametrize("want", CLASSES)
-def test_descriptor_of_another_kind(holder, want: str) -> None:
+def test_descriptor_of_another_kind(holder: tuple[Child, dict[str, Any]], want: str) -> None:
     _child, info = holder
     pid = info["pid"]
     before = open_fds()
@@ -120,7 +121,7 @@ def test_descriptor_of_another_kind(holder, want: str) -> None:
 
 
 @pytest.mark.parametrize("want", CLASSES)
-def test_missing_descriptor(holder, want: str) -> None:
+def test_missing_descriptor(holder: tuple[Child, dict[str, Any]], want: str) -> None:
     _child, info = holder
     pid = info["pid"]
     before = open_fds()

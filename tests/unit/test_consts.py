@@ -4,10 +4,12 @@ without the compiled module."""
 from __future__ import annotations
 
 import enum
+import importlib.util
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -58,11 +60,10 @@ def test_check_fails_on_a_stale_file(tmp_path: Path) -> None:
 
 
 def test_parser_takes_only_explicit_values() -> None:
-    sys.path.insert(0, str(TOOL.parent))
-    try:
-        import gen_consts
-    finally:
-        sys.path.remove(str(TOOL.parent))
+    spec = importlib.util.spec_from_file_location("gen_consts", TOOL)
+    assert spec is not None and spec.loader is not None
+    gen_consts: Any = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen_consts)
     enums, defines = gen_consts.parse("enum e { A = 1, B = 0x10, /* c */ C = -2, };\n"
                                       "#define X 7\n#define Y (1 << 2)\n")
     assert enums == {"e": {"A": 1, "B": 16, "C": -2}} and defines == {"X": 7}
@@ -72,7 +73,7 @@ def test_parser_takes_only_explicit_values() -> None:
 
 def test_enum_values_come_from_consts() -> None:
     assert MapType.HASH == consts.BPF_MAP_TYPE_HASH and ProgramType.XDP == consts.BPF_PROG_TYPE_XDP
-    assert LinkType.TCX == consts.BPF_LINK_TYPE_TCX and AttachType.CGROUP_INET_INGRESS == 0
+    assert LinkType.TCX == consts.BPF_LINK_TYPE_TCX and int(AttachType.CGROUP_INET_INGRESS) == 0
     assert HelperFunc.map_lookup_elem == consts.BPF_FUNC_map_lookup_elem == 1
     prefixes: dict[str, tuple[str, type[enum.IntEnum]]] = {
         "bpf_map_type": ("BPF_MAP_TYPE_", MapType),
