@@ -10,9 +10,13 @@ The C helpers in cdefs/bpfobj.c return ``-errno`` and retry EINTR, so no
 function here reads ``ffi.errno``. BPF_PROG_LOAD is also retried on EAGAIN
 (the verifier can be interrupted by a signal).
 
-Calls that pass a descriptor number to the kernel use FD's in-flight guard
-(see fd.py) so that a concurrent close never lets them act on a recycled
-number.
+Calls that pass a descriptor number to the kernel go through FD's close
+guard, which lives in C (cdefs/bpfobj.c, see fd.py): the hot calls (map
+elements, key walks, batches, map info, clone) are each one C call that
+enters the FD's slot, makes the syscall and leaves it; every other call uses
+``_call(fd, op, obj, fn, *args)`` or ``fd.borrow()``, which bracket it with
+the same slot's enter and leave. So a concurrent close never lets a call act
+on a recycled number.
 """
 
 from __future__ import annotations
@@ -1020,7 +1024,7 @@ def link_create(
 ) -> FD:
     """BPF_LINK_CREATE. ``opts`` sets members of the type-specific union by dotted
     name with ``__`` as the separator (``tcx__relative_fd=3``, ``target_btf_id=7``).
-    Pointer members take a C buffer from ``new_buffer``; keep it alive until return.
+    A pointer member may be given a cffi buffer made here; keep it alive until return.
     """
     attr = _new("union bpf_attr *")
     lc = attr.link_create
