@@ -5,8 +5,9 @@ process sees, from /proc/PID/mountinfo, as paths usable from here), ``walk(root)
 (every pinned object under a directory, with its type, ID and info), the
 records ``Mount`` and ``Pinned``, and the pure mountinfo parsers
 (``parse_mountinfo``, ``parse_mountinfo_line``, ``unescape``), which raise
-only ValueError on bad input. Imports ``_sys``, ``_types``, ``errors``; the
-object wrappers (``map``, ``prog``, ``link``) only inside ``walk``.
+only ValueError on bad input. Imports ``_sys``, ``_types``, ``errors``,
+``_internal.linux``, ``procfs`` (process directories) and the object wrappers
+through ``_any.CLASSES`` (to describe what is pinned).
 """
 
 from __future__ import annotations

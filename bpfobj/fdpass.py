@@ -1,8 +1,8 @@
 """Passing bpf objects between processes over Unix sockets (SCM_RIGHTS).
 
 Owns ``send`` and ``recv`` and their wire format. Imports ``_types``,
-``errors``, ``fd`` and ``map``; ``prog``, ``link`` and ``btf`` are imported
-the first time a descriptor of their kind arrives.
+``errors``, ``fd``, ``_internal.linux`` and ``_any`` (which wraps a received
+descriptor as the class its kind calls for).
 
 A bpf object lives as long as something references it, so handing its
 descriptor to another process (a worker after a privileged loader, the new

@@ -3,8 +3,11 @@
 Owns ``fds(pid)`` (one process's bpf descriptors as ``ProcFD`` records),
 ``holders()`` (for every object, which processes hold it through which
 descriptors: bpftool's "pids", with descriptor numbers), and the pure parsers
-of /proc text they use (``parse_fdinfo``, ``parse_fd_target``, ``fd_record``),
-which raise only ValueError on bad input. Imports ``_types`` and ``errors``.
+of /proc text they use (``parse_fd_target``, ``fd_record``; ``parse_fdinfo`` is
+``_internal.linux``'s, re-exported), which raise only ValueError on bad input.
+``fd_record`` reads the few fdinfo keys it needs by search rather than through
+``parse_fdinfo``: a /proc scan parses thousands of descriptors. Imports ``_types``,
+``errors`` and ``_internal.linux``.
 
 How a descriptor is read: ``readlink /proc/PID/fd/N`` names its kind
 (``anon_inode:bpf-map`` ...) and ``/proc/PID/fdinfo/N`` gives its flags and the

@@ -82,11 +82,11 @@ def test_oserror_compatibility() -> None:
 def test_enotsupp_524_is_readable() -> None:
     assert ENOTSUPP == 524
     for op in (Op.PROG_TEST_RUN, Op.MAP_CREATE, Op.LINK_CREATE, Op.MAP_LOOKUP_AND_DELETE):
-        err = from_errno(524, op, OBJ)
-        assert type(err) is NotSupportedError and err.errno == 524
+        err = from_errno(ENOTSUPP, op, OBJ)
+        assert type(err) is NotSupportedError and err.errno == ENOTSUPP
         assert "Unknown error" not in str(err)
         assert "not supported" in str(err) or "cannot be test-run" in str(err)
-    assert errors.strerror(524) == "operation not supported (ENOTSUPP)"
+    assert errors.strerror(ENOTSUPP) == "operation not supported (ENOTSUPP)"
     assert errors.strerror(errno.ENOENT) == os.strerror(errno.ENOENT)
 
 
