@@ -245,7 +245,7 @@ class Map(BPFObject):
 
     __slots__ = (
         "_type", "_name", "_key_size", "_value_size", "_max_entries", "_flags",
-        "_ncpu", "_vbuf_size", "_info",
+        "_ncpu", "_vbuf_size", "_info", "_pool",
     )
     _KIND = ObjType.MAP
     # Declared for the type checker; the storage is the slots above.
@@ -258,6 +258,7 @@ class Map(BPFObject):
     _ncpu: int
     _vbuf_size: int
     _info: Optional[tuple[bytes, MapInfo]]  # the last info(): the kernel's bytes, the MapInfo
+    _pool: _sys.ValuePool  # lookup buffers of _vbuf_size bytes
 
     def _init_from_fd(self, fd: FD) -> None:
         d = _sys.map_info(fd, f"fd {fd.raw}", fdinfo=False)
@@ -277,6 +278,7 @@ class Map(BPFObject):
         else:
             self._ncpu = 0
             self._vbuf_size = self._value_size
+        self._pool = _sys.value_pool(self._vbuf_size)
 
     # -- constructors --------------------------------------------------------------
 
@@ -354,6 +356,7 @@ class Map(BPFObject):
         other._vbuf_size = self._vbuf_size
         other._pinned = self._pinned
         other._info = self._info
+        other._pool = self._pool
         return other
 
     # -- properties --------------------------------------------------------------------
@@ -497,7 +500,7 @@ class Map(BPFObject):
         """
         k = key if type(key) is bytes and len(key) == self._key_size else self._key(key)
         try:
-            raw = _map_lookup(self._fd, k, self._vbuf_size, flags, self)
+            raw = _map_lookup(self._fd, k, self._pool, self._vbuf_size, flags, self)
         except KeyNotFoundError as exc:
             raise self._empty(exc) from None
         if self._ncpu:
@@ -514,7 +517,7 @@ class Map(BPFObject):
         """
         if not self._ncpu:
             raise self._not_percpu("lookup_percpu")
-        raw = _map_lookup(self._fd, self._key(key), self._vbuf_size, flags, self)
+        raw = _map_lookup(self._fd, self._key(key), self._pool, self._vbuf_size, flags, self)
         return self._split_percpu(raw)
 
     def _not_percpu(self, method: str) -> TypeError:
@@ -546,11 +549,11 @@ class Map(BPFObject):
 
     def update(self, key: Optional[KeyLike],
                value: Union[ValueLike, BPFObject, _HasFileno, Sequence[ValueLike]],
-               flags: int = UpdateFlags.ANY) -> None:
+               flags: int = 0) -> None:
         """Set ``key`` to ``value`` (BPF_MAP_UPDATE_ELEM).
 
-        ``flags``: UpdateFlags.ANY, NOEXIST (fails if present), EXIST (fails if
-        absent), LOCK (spin-locked value). For QUEUE and STACK maps ``key`` is
+        ``flags``: UpdateFlags.ANY (0, the default), NOEXIST (fails if present),
+        EXIST (fails if absent), LOCK (spin-locked value). For QUEUE and STACK maps ``key`` is
         None and this pushes ``value``. ARRAY_OF_MAPS and HASH_OF_MAPS take a
         Map, PROG_ARRAY a Program, SOCKMAP and SOCKHASH a socket (or, for all
         of them, a descriptor number, as the kernel does).
