@@ -19,7 +19,7 @@ import errno
 from typing import Optional
 
 from ._internal import consts as _k
-from ._internal import linux
+from ._internal import kinds, linux
 from .errors import Op, from_errno
 
 __all__ = [
@@ -66,7 +66,7 @@ class MapType(enum.IntEnum):
     ARENA = _k.BPF_MAP_TYPE_ARENA
 
     def __str__(self) -> str:
-        return _MAPTYPE_NAMES.get(self.name, self.name)
+        return kinds.MAP_TYPE_NAMES.get(self.name, self.name)
 
     @property
     def kernel_name(self) -> str:
@@ -74,42 +74,6 @@ class MapType(enum.IntEnum):
         return self.name.lower()
 
 
-_MAPTYPE_NAMES = {
-    "HASH": "Hash",
-    "ARRAY": "Array",
-    "PROG_ARRAY": "ProgramArray",
-    "PERF_EVENT_ARRAY": "PerfEventArray",
-    "PERCPU_HASH": "PerCPUHash",
-    "PERCPU_ARRAY": "PerCPUArray",
-    "STACK_TRACE": "StackTrace",
-    "CGROUP_ARRAY": "CGroupArray",
-    "LRU_HASH": "LRUHash",
-    "LRU_PERCPU_HASH": "LRUCPUHash",
-    "LPM_TRIE": "LPMTrie",
-    "ARRAY_OF_MAPS": "ArrayOfMaps",
-    "HASH_OF_MAPS": "HashOfMaps",
-    "DEVMAP": "DevMap",
-    "SOCKMAP": "SockMap",
-    "CPUMAP": "CPUMap",
-    "XSKMAP": "XSKMap",
-    "SOCKHASH": "SockHash",
-    "CGROUP_STORAGE": "CGroupStorage",
-    "REUSEPORT_SOCKARRAY": "ReusePortSockArray",
-    "PERCPU_CGROUP_STORAGE": "PerCPUCGroupStorage",
-    "QUEUE": "Queue",
-    "STACK": "Stack",
-    "SK_STORAGE": "SkStorage",
-    "DEVMAP_HASH": "DevMapHash",
-    "STRUCT_OPS": "StructOpsMap",
-    "RINGBUF": "RingBuf",
-    "INODE_STORAGE": "InodeStorage",
-    "TASK_STORAGE": "TaskStorage",
-    "BLOOM_FILTER": "BloomFilter",
-    "USER_RINGBUF": "UserRingbuf",
-    "CGRP_STORAGE": "CgroupStorage",
-    "ARENA": "Arena",
-    "UNSPEC": "UnspecifiedMap",
-}
 
 
 class ProgramType(enum.IntEnum):
@@ -150,7 +114,7 @@ class ProgramType(enum.IntEnum):
     NETFILTER = _k.BPF_PROG_TYPE_NETFILTER
 
     def __str__(self) -> str:
-        return _PROGRAMTYPE_NAMES.get(self.name, self.name)
+        return kinds.PROGRAM_TYPE_NAMES.get(self.name, self.name)
 
     @property
     def kernel_name(self) -> str:
@@ -158,41 +122,6 @@ class ProgramType(enum.IntEnum):
         return self.name.lower()
 
 
-_PROGRAMTYPE_NAMES = {
-    "UNSPEC": "UnspecifiedProgram",
-    "SOCKET_FILTER": "SocketFilter",
-    "KPROBE": "Kprobe",
-    "SCHED_CLS": "SchedCLS",
-    "SCHED_ACT": "SchedACT",
-    "TRACEPOINT": "TracePoint",
-    "XDP": "XDP",
-    "PERF_EVENT": "PerfEvent",
-    "CGROUP_SKB": "CGroupSKB",
-    "CGROUP_SOCK": "CGroupSock",
-    "LWT_IN": "LWTIn",
-    "LWT_OUT": "LWTOut",
-    "LWT_XMIT": "LWTXmit",
-    "SOCK_OPS": "SockOps",
-    "SK_SKB": "SkSKB",
-    "CGROUP_DEVICE": "CGroupDevice",
-    "SK_MSG": "SkMsg",
-    "RAW_TRACEPOINT": "RawTracepoint",
-    "CGROUP_SOCK_ADDR": "CGroupSockAddr",
-    "LWT_SEG6LOCAL": "LWTSeg6Local",
-    "LIRC_MODE2": "LircMode2",
-    "SK_REUSEPORT": "SkReuseport",
-    "FLOW_DISSECTOR": "FlowDissector",
-    "CGROUP_SYSCTL": "CGroupSysctl",
-    "RAW_TRACEPOINT_WRITABLE": "RawTracepointWritable",
-    "CGROUP_SOCKOPT": "CGroupSockopt",
-    "TRACING": "Tracing",
-    "STRUCT_OPS": "StructOps",
-    "EXT": "Extension",
-    "LSM": "LSM",
-    "SK_LOOKUP": "SkLookup",
-    "SYSCALL": "Syscall",
-    "NETFILTER": "Netfilter",
-}
 
 
 class AttachType(enum.IntEnum):
@@ -536,7 +465,7 @@ class ObjType(str, enum.Enum):
         A link fresh from BPF_LINK_CREATE reads ``bpf_link``; the same link
         reopened by BPF_OBJ_GET or BPF_LINK_GET_FD_BY_ID reads ``bpf-link``.
         """
-        return _ANON_NAMES[self]
+        return kinds.ANON_NAMES[self.value]
 
     @property
     def id_key(self) -> str:
@@ -547,16 +476,10 @@ class ObjType(str, enum.Enum):
         return self.value
 
 
-_ANON_NAMES = {
-    ObjType.MAP: ("bpf-map",),
-    ObjType.PROG: ("bpf-prog",),
-    ObjType.LINK: ("bpf_link", "bpf-link"),
-    ObjType.BTF: ("btf",),
-}
 
 #: readlink("/proc/self/fd/N") target -> ObjType, for bpf descriptors.
 ANON_INODE_TYPES: dict[str, ObjType] = {
-    f"anon_inode:{name}": kind for kind, names in _ANON_NAMES.items() for name in names
+    f"anon_inode:{name}": kind for kind in ObjType for name in kind.anon_names
 }
 
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from bpfobj import AttachType, HelperFunc, LinkType, MapType, ProgramType
-from bpfobj._internal import consts
+from bpfobj import AttachType, HelperFunc, LinkType, MapType, ObjType, ProgramType
+from bpfobj._internal import consts, kinds
 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / "tools" / "gen_consts.py"
@@ -93,7 +93,8 @@ def test_asm_and_enums_import_without_the_compiled_module() -> None:
     proc = run_python(BLOCK_COMPILED + textwrap.dedent("""
         import bpfobj.asm as asm
         from bpfobj import MapType, HelperFunc, VerifierError
-        from bpfobj._internal import consts, linux
+        from bpfobj._internal import consts, kinds, linux
+        assert str(MapType.HASH) == kinds.MAP_TYPE_NAMES["HASH"] == "Hash"
         insns = asm.Instructions([asm.mov_imm(asm.R0, 0), asm.call(HelperFunc.map_lookup_elem),
                                   asm.exit_()])
         assert asm.Instructions.decode(insns.encode()) == insns
@@ -139,3 +140,11 @@ def test_compiled_values_are_checked_at_import() -> None:
     assert proc.stdout.startswith("bpfobj._bpfobj_cffi bpfobj's constants disagree with its "
                                   "compiled module: BPF_MAP_TYPE_HASH=99 (compiled 1)")
     assert "tools/gen_consts.py" in proc.stdout
+
+
+def test_kind_names_cover_the_enums() -> None:
+    assert {m.name for m in MapType} <= set(kinds.MAP_TYPE_NAMES)
+    assert {p.name for p in ProgramType} <= set(kinds.PROGRAM_TYPE_NAMES)
+    assert str(MapType.LRU_PERCPU_HASH) == "LRUCPUHash" and str(ProgramType.EXT) == "Extension"
+    assert set(kinds.ANON_NAMES) == {k.value for k in ObjType}
+    assert ObjType.LINK.anon_names == ("bpf_link", "bpf-link")
