@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bpfobj._internal import linux
 
@@ -104,3 +106,22 @@ def _is_docstring(tree: ast.Module, node: ast.Constant) -> bool:
             if body and isinstance(body[0], ast.Expr) and body[0].value is node:
                 return True
     return False
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="0123456789-,\n x", max_size=40))
+def test_parse_cpu_list_raises_only_valueerror(text: str) -> None:
+    try:
+        n = linux.parse_cpu_list(text)
+    except ValueError:
+        return
+    assert n >= 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_read_kallsyms_never_raises(tmp_path_factory: pytest.TempPathFactory, raw: bytes) -> None:
+    path = tmp_path_factory.mktemp("ks") / "kallsyms"
+    path.write_bytes(raw)
+    syms = linux.read_kallsyms(str(path))
+    assert (syms.base == 0) == (not syms.names)
