@@ -1024,24 +1024,32 @@ def link_create(
     target_ifindex: int = 0,
     attach_type: int,
     flags: int = 0,
+    relative_fd: Optional[FD] = None,
+    expected_revision: int = 0,
     opts: Optional[dict[str, Any]] = None,
     obj: object = "",
 ) -> FD:
-    """BPF_LINK_CREATE. ``opts`` sets members of the type-specific union by dotted
-    name with ``__`` as the separator (``tcx__relative_fd=3``, ``target_btf_id=7``).
-    A pointer member may be given a cffi buffer made here; keep it alive until return.
+    """BPF_LINK_CREATE.
+
+    ``relative_fd`` (borrowed for the call) and ``expected_revision`` are the
+    tcx, netkit and cgroup members (the three share one layout in the union). ``opts``
+    passes members of the type-specific union through as ``Link.attach_raw``
+    documents them (``__`` between levels: ``tcx__relative_fd``); typed
+    callers use the keywords instead.
     """
     attr = _new("union bpf_attr *")
     lc = attr.link_create
     lc.attach_type = attach_type
     lc.flags = flags
+    lc.opts.tcx.expected_revision = expected_revision
     for name, value in (opts or {}).items():
-        if isinstance(value, ffi.CData):
-            value = address(value)
         _set_member(lc.opts, name, value)
-    with prog_fd.borrow(Op.LINK_CREATE, obj) as praw, _borrow_opt(target_fd) as traw:
+    with prog_fd.borrow(Op.LINK_CREATE, obj) as praw, _borrow_opt(target_fd) as traw, \
+            _borrow_opt(relative_fd) as rraw:
         lc.prog_fd = praw
         lc.target_fd = traw if target_fd is not None else target_ifindex
+        if relative_fd is not None:
+            lc.opts.tcx.relative_fd = rraw
         rc = _bpf(lib.BPF_LINK_CREATE, attr)
     return _adopt(rc, Op.LINK_CREATE, obj)
 
