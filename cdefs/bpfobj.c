@@ -365,13 +365,18 @@ static void read_fdinfo(int fd, long long *out)
     f = open(path, O_RDONLY | O_CLOEXEC);
     if (f < 0)
         return;
+    /* seq_file gives the whole text to one read that has room for it; read
+     * again only when the buffer filled (no extra read() just to see EOF). */
     while (len < sizeof(text) - 1) {
-        ssize_t r = read(f, text + len, sizeof(text) - 1 - len);
+        size_t want = sizeof(text) - 1 - len;
+        ssize_t r = read(f, text + len, want);
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
             break;
         len += (size_t)r;
+        if ((size_t)r < want)
+            break;
     }
     close(f);
     text[len] = '\0';
