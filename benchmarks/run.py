@@ -452,10 +452,11 @@ def bench_elems(cbin: Optional[str], rounds: int, iters: int, nfilled: int,
                 fn()
             for _ in range(rounds):
                 c = run_c(cbin, cargs, fds)
-                for name, fn in floor_ops.items():
-                    floors[name].append(timed(fn))
                 for name, fn in ops.items():
                     r = results.setdefault(name, {"c": [], "py": []})
+                    floor = FLOOR_OF.get(name)
+                    if floor is not None:  # right before its operation: the same conditions
+                        floors[floor].append(timed(floor_ops[floor]))
                     r["py"].append(timed(fn))
                     if C_OF[name] in c:
                         r["c"].append(c[C_OF[name]])
