@@ -188,12 +188,14 @@ class FD:
         # it costs nothing at creation, which matters for clone()+close().
         # Nothing can use the slot any more: close what is still open, free the slot.
         slot = getattr(self, "_slot", -1)
-        if slot >= 0 and _slot_release(slot) > 0:
-            try:
+        if slot < 0:
+            return
+        try:
+            if _slot_release(slot) > 0:
                 warnings.warn(f"bpfobj: unclosed descriptor {self._raw}", ResourceWarning,
                               stacklevel=1)
-            except Exception:  # interpreter shutdown
-                pass
+        except Exception:  # interpreter shutdown: the module's globals may be gone
+            pass
 
     def __repr__(self) -> str:
         return f"FD({self._raw})" if self._raw >= 0 else "FD(closed)"
