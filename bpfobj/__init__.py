@@ -7,11 +7,13 @@ imported on use.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Optional
+
+# These import without the compiled module: the assembler, the enums, the errors.
 from . import asm
-from ._any import load_pinned, new_from_fd  # noqa: E402  (needs the wrappers above)
 from ._types import AttachType, HelperFunc, LinkType, MapType, ObjType, ProgramType, fd_type
 from ._version import __version__
-from .btf import BTF, BTFInfo
 from .errors import (
     BPFError,
     BPFPermissionError,
@@ -25,9 +27,21 @@ from .errors import (
     ProcessGoneError,
     VerifierError,
 )
-from .link import Link, LinkInfo
-from .map import Map, MapBatch, MapInfo, MapSpec, UpdateFlags
-from .prog import Program, ProgramInfo, ProgramSpec, RunResult, enable_stats
+
+# These need it. When it is missing or stale, `import bpfobj` (and bpfobj.asm) still
+# works, and the first use of one of these names raises the ImportError that says how
+# to rebuild (see __getattr__ below).
+_COMPILED_MISSING: Optional[ImportError] = None
+try:
+    from ._any import load_pinned, new_from_fd
+    from .btf import BTF, BTFInfo
+    from .link import Link, LinkInfo
+    from .map import Map, MapBatch, MapInfo, MapSpec, UpdateFlags
+    from .prog import Program, ProgramInfo, ProgramSpec, RunResult, enable_stats
+except ImportError as _exc:
+    if _exc.name != "bpfobj._bpfobj_cffi":
+        raise
+    _COMPILED_MISSING = _exc
 
 __all__ = [
     "AttachType",
@@ -70,17 +84,15 @@ __all__ = [
 
 _SUBMODULES = frozenset({"objects", "bpffs", "procfs", "fdpass", "leak", "testing"})
 
-from typing import TYPE_CHECKING  # noqa: E402
-
 if TYPE_CHECKING:  # the type checker sees the submodules; at run time __getattr__ imports them
     from . import bpffs, fdpass, leak, objects, procfs, testing  # noqa: F401
 
 
 def __getattr__(name: str) -> object:
     """Import a submodule on first use, so that ``bpfobj.fdpass.send(...)`` works."""
+    if _COMPILED_MISSING is not None and (name in _SUBMODULES or name in __all__):
+        raise ImportError(str(_COMPILED_MISSING), name=_COMPILED_MISSING.name)
     if name in _SUBMODULES:
-        import importlib
-
         try:
             return importlib.import_module(f"{__name__}.{name}")
         except ModuleNotFoundError as exc:

@@ -1,7 +1,9 @@
 """Open any bpf object without knowing its kind: ``new_from_fd`` and ``load_pinned``.
 
-Owns the dispatch from a descriptor's kind (``fd_type``) to the wrapper class.
-Imports the wrappers: ``map``, ``prog``, ``link``, ``btf``.
+Owns the one registry from an object kind (ObjType) to its wrapper class, ``CLASSES``,
+and the dispatch from a descriptor's kind (``fd_type``) to it; every module that turns
+a kind into a class (fdpass, objects, leak, cli) asks here. Imports the wrappers:
+``map``, ``prog``, ``link``, ``btf``.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from .link import Link
 from .map import Map
 from .prog import Program
 
-__all__ = ["AnyObject", "load_pinned", "new_from_fd"]
+__all__ = ["CLASSES", "AnyObject", "load_pinned", "new_from_fd", "wrap"]
 
 AnyObject = Union[Program, Map, Link, BTF]
 
 _Class = Union[type[Program], type[Map], type[Link], type[BTF]]
-_CLASSES: dict[ObjType, _Class] = {
+#: The one ObjType -> wrapper class registry.
+CLASSES: dict[ObjType, _Class] = {
     ObjType.MAP: Map, ObjType.PROG: Program, ObjType.LINK: Link, ObjType.BTF: BTF,
 }
 
@@ -36,7 +39,7 @@ def wrap(fd: FD, *, op: Op, what: str, pinned: Union[str, None] = None) -> AnyOb
     kind = fd_type(fd.raw)
     if kind is None:
         raise wrong_type(op, what, "non-bpf file", "bpf object", pinned)
-    cls = _CLASSES[kind]
+    cls = CLASSES[kind]
     obj: AnyObject = cls._from_fd(fd, pinned, check_type=False, op=op, what=what)
     return obj
 

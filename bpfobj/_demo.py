@@ -16,6 +16,7 @@ nothing but the kernel).
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import select
 import signal
@@ -25,6 +26,12 @@ import tempfile
 import time
 from types import FrameType
 from typing import Any, Optional, TextIO
+
+from ._internal import syscall as _sys
+from ._types import MapType
+from .errors import Op, from_errno
+from .leak import analyze
+from .map import Map, MapSpec
 
 __all__ = ["run"]
 
@@ -65,10 +72,6 @@ def _xdp_counter(map_raw: int) -> bytes:
 
 def child(pin_root: str) -> int:
     """Create objects, pin some, leak others; say "ready"; wait for stdin to close."""
-    from ._internal import syscall as _sys
-    from ._types import MapType
-    from .map import Map, MapSpec
-
     # Ctrl-C in a terminal reaches the whole process group: the parent cleans up, not us.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     keep: list[Any] = []
@@ -129,13 +132,12 @@ def run(out: TextIO) -> int:
     Raises:
         BPFPermissionError: not root.
     """
-    from .errors import BPFPermissionError
-    from .leak import analyze
 
     if os.geteuid() != 0:
-        raise BPFPermissionError(
-            1, "bpfobj demo needs root: it mounts a bpffs, creates bpf objects and reads "
-               "another process's descriptors (run it with sudo)", reason="not root")
+        raise from_errno(
+            errno.EPERM, Op.DEMO, reason="needs root",
+            hint="it mounts a bpffs, creates bpf objects and reads another process's "
+                 "descriptors: run it with sudo")
     old_term = signal.signal(signal.SIGTERM, _on_sigterm)
     root = tempfile.mkdtemp(prefix="bpfobj-demo-")
     mounted = False

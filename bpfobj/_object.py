@@ -261,12 +261,10 @@ def explain_pin_eperm(exc: NotBPFFSError, path: str, obj: object) -> BPFError:
     except OSError:
         on_bpffs = False
     if on_bpffs and "." in os.path.basename(path):
-        return BPFError(exc.errno or _errno.EPERM,
-                        f"pin {obj} {path!r}: bpffs names may not contain '.'",
-                        op=Op.OBJ_PIN, obj=str(obj), reason="'.' in a bpffs name", filename=path)
+        return from_errno(_errno.EPERM, Op.OBJ_PIN, obj, path, cls=BPFError, hint="",
+                          reason="bpffs names may not contain '.'")
     if on_bpffs:
         return exc
-    return NotBPFFSError(exc.errno or _errno.EPERM,
-                         f"pin {obj} {path!r}: {parent!r} is not on a bpffs mount "
-                         "(mount -t bpf bpf DIR)", op=Op.OBJ_PIN, obj=str(obj),
-                         reason="not on bpffs", filename=path)
+    return from_errno(_errno.EPERM, Op.OBJ_PIN, obj, path, cls=NotBPFFSError,
+                      reason=f"{parent!r} is not on a bpffs mount",
+                      hint="mount -t bpf bpf DIR")

@@ -5,8 +5,9 @@ process sees, from /proc/PID/mountinfo, as paths usable from here), ``walk(root)
 (every pinned object under a directory, with its type, ID and info), the
 records ``Mount`` and ``Pinned``, and the pure mountinfo parsers
 (``parse_mountinfo``, ``parse_mountinfo_line``, ``unescape``), which raise
-only ValueError on bad input. Imports ``_sys``, ``_types``, ``errors``; the
-object wrappers (``map``, ``prog``, ``link``) only inside ``walk``.
+only ValueError on bad input. Imports ``_sys``, ``_types``, ``errors``,
+``_internal.linux``, ``procfs`` (process directories) and the object wrappers
+through ``_any.CLASSES`` (to describe what is pinned).
 """
 
 from __future__ import annotations
@@ -17,19 +18,21 @@ import os
 import stat as _stat
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional, Union
+from typing import Optional, Union
 
+from ._any import CLASSES
+from ._internal import linux
 from ._internal import syscall as _sys
+from ._internal.fd import FD
 from ._types import ObjType, fd_type
-from .errors import BPFError, NotBPFFSError, Op
+from .errors import NOT_BPFFS_ERRNO, BPFError, NotBPFFSError, Op, from_errno
+from .link import LinkInfo
+from .map import MapInfo
+from .map import read_info as read_map_info
+from .procfs import _alive, _gone, _pid_dir
+from .prog import ProgramInfo
 
-if TYPE_CHECKING:
-    from ._internal.fd import FD
-    from .link import LinkInfo
-    from .map import MapInfo
-    from .prog import ProgramInfo
-
-    PinnedInfo = Union[MapInfo, ProgramInfo, LinkInfo, None]
+PinnedInfo = Union[MapInfo, ProgramInfo, LinkInfo, None]
 
 __all__ = [
     "BPF_FS_MAGIC",
@@ -226,8 +229,6 @@ def mounts(pid: Union[int, str] = "self", *, procfs_root: str = "/proc") -> list
         ProcessGoneError: no such process.
         ValueError: ``pid`` is not a process ID or "self"; mountinfo is malformed.
     """
-    from .procfs import _alive, _gone, _pid_dir
-
     base = _pid_dir(pid, procfs_root)
     try:
         with open(base + "/mountinfo", "rb") as f:
@@ -314,22 +315,18 @@ def _describe(fd: FD, path: str) -> Optional[Pinned]:
     obj_id = 0
     try:
         if kind is ObjType.MAP:
-            from .map import _map_info
-
             # One info call, converted without a Map wrapper (leak analysis
             # walks thousands of pins).
-            info = _map_info(_sys.parse_map_info(_sys.map_info_bytes(fd, path)))
+            info = read_map_info(fd, path)
         else:
-            if kind is ObjType.PROG:
-                from .prog import Program as cls
-            else:
-                from .link import Link as cls  # type: ignore[assignment]
             # A wrapper of its own duplicate (closed by ``with``; by _adopting on error).
-            with cls._adopting(fd.clone(), pinned=path, check_type=False, op=Op.OBJ_GET,
-                               what=path) as obj:
-                info = obj.info()
+            with CLASSES[kind]._adopting(fd.clone(), pinned=path, check_type=False,
+                                         op=Op.OBJ_GET, what=path) as obj:
+                got = obj.info()
+            assert isinstance(got, (ProgramInfo, LinkInfo))  # bpffs pins no BTF
+            info = got
         obj_id = int(info.id)
-    except (ImportError, ValueError, NotImplementedError):
+    except (ValueError, NotImplementedError):
         # A kind or type our wrappers cannot describe: the ID still comes
         # from our descriptor's fdinfo.
         obj_id = _own_id(fd, kind)
@@ -338,12 +335,8 @@ def _describe(fd: FD, path: str) -> Optional[Pinned]:
 
 
 def _own_id(fd: FD, kind: ObjType) -> int:
-    from .procfs import fd_record
-
-    with open(f"/proc/self/fdinfo/{fd.raw}", "rb") as f:
-        data = f.read()
-    rec = fd_record(fd.raw, f"anon_inode:{kind.anon_names[-1]}", data)
-    return rec.id if rec is not None else 0
+    value = linux.fdinfo(fd.raw).get(kind.id_key, "0")
+    return int(value) if value.isdigit() else 0
 
 
 def walk(root: PathLike) -> Iterator[Pinned]:
@@ -370,9 +363,9 @@ def walk(root: PathLike) -> Iterator[Pinned]:
     except OSError as exc:
         raise FileNotFoundError(exc.errno, f"walk bpffs {top!r}: {exc.strerror}", top) from None
     if fs_type != BPF_FS_MAGIC:
-        raise NotBPFFSError(_errno.EINVAL, f"walk bpffs {top!r}: not on a bpffs mount "
-                            "(mount one with: mount -t bpf bpf DIR)", op=Op.OBJ_GET, obj=top,
-                            reason="not on a bpffs mount", filename=top)
+        raise from_errno(NOT_BPFFS_ERRNO, Op.BPFFS_WALK, "", top, cls=NotBPFFSError,
+                         reason="not on a bpffs mount",
+                         hint="mount one with: mount -t bpf bpf DIR")
     st = os.stat(top)
     if not _stat.S_ISDIR(st.st_mode):
         yield from _one(top)

@@ -15,6 +15,7 @@ process (or it exited mid-scan); 6 no such object (ID or pin); 7 not a bpffs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import errno as _errno
 import json
 import os
@@ -23,8 +24,22 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Optional, TextIO
 
+from . import _demo, bpffs, objects, procfs
+from ._any import CLASSES
+from ._internal import linux
 from ._types import ObjType
 from .errors import BPFError, BPFPermissionError, NotBPFFSError, ProcessGoneError
+from .leak import _info_by_id, analyze
+from .link import (
+    CgroupLinkInfo,
+    IterLinkInfo,
+    LinkInfo,
+    NetfilterLinkInfo,
+    NetkitLinkInfo,
+    NetNsLinkInfo,
+    TCXLinkInfo,
+    XDPLinkInfo,
+)
 
 __all__ = ["main"]
 
@@ -49,20 +64,6 @@ class CLIError(Exception):
 # -- object selection ---------------------------------------------------------------------
 
 _KINDS = {"map": ObjType.MAP, "prog": ObjType.PROG, "link": ObjType.LINK, "btf": ObjType.BTF}
-
-
-def _wrapper(kind: ObjType) -> Any:
-    if kind is ObjType.MAP:
-        from .map import Map
-        return Map
-    if kind is ObjType.PROG:
-        from .prog import Program
-        return Program
-    if kind is ObjType.LINK:
-        from .link import Link
-        return Link
-    from .btf import BTF
-    return BTF
 
 
 def _parse_id(text: str) -> int:
@@ -90,7 +91,7 @@ def _selector(words: Sequence[str], required: bool) -> Optional[tuple[str, str]]
 
 
 def _open(kind: ObjType, sel: tuple[str, str]) -> Any:
-    cls = _wrapper(kind)
+    cls: Any = CLASSES[kind]
     how, arg = sel
     if how == "id":
         obj_id = _parse_id(arg)
@@ -112,32 +113,9 @@ def _open(kind: ObjType, sel: tuple[str, str]) -> Any:
         raise
 
 
-def _all_ids(kind: ObjType) -> Iterator[int]:
-    from ._internal import syscall as _sys
-
-    current = 0
-    while True:
-        nxt = _sys.get_next_id(kind.value, current)
-        if nxt is None:
-            return
-        yield nxt
-        current = nxt
-
-
 def _each(kind: ObjType) -> Iterator[Any]:
     """Every object of this kind on the system, opened one at a time (vanished ones skipped)."""
-    cls = _wrapper(kind)
-    for obj_id in _all_ids(kind):
-        try:
-            obj = cls.new_from_id(obj_id)
-        except BPFPermissionError:
-            raise
-        except BPFError as exc:
-            if exc.errno == _errno.ENOENT:
-                continue  # gone between GET_NEXT_ID and GET_FD_BY_ID
-            raise
-        with obj:
-            yield obj
+    return objects.opened(kind)
 
 
 # -- context shared by show: pins and holders -----------------------------------------------
@@ -151,8 +129,6 @@ class _Context:
     """
 
     def __init__(self) -> None:
-        from . import procfs
-
         self.holders: dict[tuple[ObjType, int], list[dict[str, Any]]] = {}
         for key, procs in procfs.holders().items():
             seen: dict[int, str] = {}
@@ -175,18 +151,11 @@ class _Context:
 
 
 def _bpffs_roots() -> list[str]:
-    from . import bpffs
-
-    roots = []
-    for m in bpffs.mounts("self"):
-        roots.append(getattr(m, "mountpoint", None) or getattr(m, "path", None) or str(m))
-    return roots
+    return [m.mountpoint for m in bpffs.mounts("self")]
 
 
-def _walk(root: str) -> Iterator[Any]:
-    from . import bpffs
-
-    yield from bpffs.walk(root)
+def _walk(root: str) -> Iterator[bpffs.Pinned]:
+    return bpffs.walk(root)
 
 
 # -- JSON in bpftool's keys -----------------------------------------------------------------
@@ -235,17 +204,15 @@ def prog_json(p: Any, ctx: Optional[_Context] = None) -> dict[str, Any]:
         d["name"] = info.name
     d["tag"] = info.tag
     d["gpl_compatible"] = bool(info.gpl_compatible)
-    run_time = getattr(info, "run_time_ns", 0)
-    if run_time:
-        d["run_time_ns"] = run_time
-        d["run_cnt"] = getattr(info, "run_count", getattr(info, "run_cnt", 0))
-    load_time = getattr(info, "load_time", 0)
-    if load_time:
-        d["loaded_at"] = _boot_to_epoch(load_time)
-        d["uid"] = getattr(info, "created_by_uid", 0)
+    if info.run_time_ns:
+        d["run_time_ns"] = info.run_time_ns
+        d["run_cnt"] = info.run_count
+    if info.load_time:
+        d["loaded_at"] = _boot_to_epoch(info.load_time)
+        d["uid"] = info.created_by_uid
     d["orphaned"] = False
-    d["bytes_xlated"] = getattr(info, "xlated_len", 0)
-    jited = getattr(info, "jited_len", 0)
+    d["bytes_xlated"] = info.xlated_len
+    jited = info.jited_len
     d["jited"] = bool(jited)
     if jited:
         d["bytes_jited"] = jited
@@ -256,9 +223,8 @@ def prog_json(p: Any, ctx: Optional[_Context] = None) -> dict[str, Any]:
         d["map_ids"] = list(info.map_ids)
     if info.btf_id:
         d["btf_id"] = info.btf_id
-    verified = getattr(info, "verified_insns", 0)
-    if verified:
-        d["verified_insns"] = verified
+    if info.verified_insns:
+        d["verified_insns"] = info.verified_insns
     if ctx is not None:
         d.update(ctx.extra(ObjType.PROG, info.id))
     return d
@@ -275,21 +241,24 @@ def link_json(lk: Any, ctx: Optional[_Context] = None) -> dict[str, Any]:
     return d
 
 
-def _link_fields(info: Any) -> dict[str, Any]:
+def _link_fields(info: LinkInfo) -> dict[str, Any]:
     """The type-specific fields of a link, under bpftool's keys."""
     out: dict[str, Any] = {}
-    for attr in ("xdp", "tcx", "netkit", "netns", "cgroup", "iter", "netfilter"):
-        sub = getattr(info, attr, None)
-        if sub is None:
-            continue
-        for key in ("ifindex", "cgroup_id", "netns_ino", "target_name", "map_id"):
-            value = getattr(sub, key, None)
-            if value is not None:
-                out[key] = value
-        attach = getattr(sub, "attach_type", None)
-        if attach is not None:
-            out["attach_type"] = _enum_name(attach)
+    sub = info.details
+    if sub is None or not isinstance(sub, _SHOWN_DETAILS):
+        return out
+    values = {f.name: getattr(sub, f.name) for f in dataclasses.fields(sub)}
+    for key in ("ifindex", "cgroup_id", "netns_ino", "target_name", "map_id"):
+        if key in values:
+            out[key] = values[key]
+    if "attach_type" in values:
+        out["attach_type"] = _enum_name(values["attach_type"])
     return out
+
+
+#: The link types whose own fields ``bpftool link show`` prints under these keys.
+_SHOWN_DETAILS = (XDPLinkInfo, TCXLinkInfo, NetkitLinkInfo, NetNsLinkInfo, CgroupLinkInfo,
+                  IterLinkInfo, NetfilterLinkInfo)
 
 
 def btf_json(b: Any, ctx: Optional[_Context] = None,
@@ -300,7 +269,7 @@ def btf_json(b: Any, ctx: Optional[_Context] = None,
     u = (users or {}).get(info.id, {"prog_ids": [], "map_ids": []})
     d["prog_ids"] = u["prog_ids"]
     d["map_ids"] = u["map_ids"]
-    d["kernel"] = bool(getattr(info, "kernel_btf", False))
+    d["kernel"] = bool(info.kernel_btf)
     if info.name:
         d["name"] = info.name
     if ctx is not None:
@@ -322,14 +291,9 @@ def _btf_users() -> dict[int, dict[str, list[int]]]:
 
 def _fdinfo_int(obj: Any, key: str) -> Optional[int]:
     try:
-        with open(f"/proc/self/fdinfo/{obj.fd}", "rb") as f:
-            for line in f:
-                k, _, v = line.decode().partition(":")
-                if k == key:
-                    return int(v.strip())
-    except (OSError, ValueError):
+        return int(linux.fdinfo(obj.fd)[key])
+    except (OSError, ValueError, KeyError):
         return None
-    return None
 
 
 _TO_JSON: dict[ObjType, Callable[..., dict[str, Any]]] = {
@@ -457,8 +421,6 @@ def cmd_dump(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_pinned(args: argparse.Namespace, out: TextIO) -> int:
-    from . import bpffs
-
     if args.root is not None:
         if not os.path.exists(args.root):
             raise CLIError(f"{args.root!r} does not exist", EXIT_NOT_FOUND)
@@ -497,9 +459,6 @@ def _pid_arg(text: str) -> int:
 
 
 def cmd_fds(args: argparse.Namespace, out: TextIO) -> int:
-    from . import procfs
-    from .leak import _info_by_id
-
     pid = _pid_arg(args.pid)
     rows = []
     cache: dict[tuple[ObjType, int], str] = {}
@@ -511,7 +470,7 @@ def cmd_fds(args: argparse.Namespace, out: TextIO) -> int:
             info = _info_by_id(p.type, p.id)
             cache[key] = str(info) if info is not None else ""
         rows.append({"fd": p.fd, "type": p.type.value, "id": p.id,
-                     "cloexec": getattr(p, "cloexec", None), "description": cache[key]})
+                     "cloexec": p.cloexec, "description": cache[key]})
     if args.json:
         out.write(json.dumps(rows) + "\n")
     else:
@@ -522,8 +481,6 @@ def cmd_fds(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_leak(args: argparse.Namespace, out: TextIO) -> int:
-    from .leak import analyze
-
     pid = _pid_arg(args.pid)
     if args.watch is not None:
         return _watch(pid, args.watch, args.count, args.json, out)
@@ -539,8 +496,6 @@ def cmd_leak(args: argparse.Namespace, out: TextIO) -> int:
 
 def _watch(pid: int, interval: float, count: Optional[int], as_json: bool, out: TextIO) -> int:
     """Sample the process's descriptor counts per type; flag growth. Ctrl-C or --count ends it."""
-    from . import procfs
-
     kinds = [k.value for k in ObjType]
     first: Optional[dict[str, int]] = None
     last: Optional[dict[str, int]] = None
@@ -582,9 +537,7 @@ def _watch(pid: int, interval: float, count: Optional[int], as_json: bool, out: 
 
 
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
-    from ._demo import run
-
-    code: int = run(out)
+    code: int = _demo.run(out)
     return code
 
 

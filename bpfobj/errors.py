@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 import errno as _errno
 import os
+import resource
 from typing import Optional
 
 __all__ = [
@@ -24,19 +25,28 @@ __all__ = [
     "ENOTSUPP",
     "KeyExistsError",
     "KeyNotFoundError",
+    "LogError",
+    "NOT_BPFFS_ERRNO",
     "NotBPFFSError",
     "NotSupportedError",
     "ObjectTypeError",
     "Op",
     "ProcessGoneError",
     "VerifierError",
+    "closed",
     "from_errno",
+    "strerror",
+    "wrong_type",
 ]
 
 #: The kernel-internal "operation is not supported" errno that leaks out of
 #: some bpf commands (BPF_PROG_TEST_RUN for most program types). Python's
 #: errno module does not know it; os.strerror renders it "Unknown error 524".
 ENOTSUPP = 524
+
+#: The one errno of NotBPFFSError, whatever the kernel answered (OBJ_PIN says EPERM,
+#: OBJ_GET says EINVAL, a walk finds it with statfs): one condition, one errno.
+NOT_BPFFS_ERRNO = _errno.EINVAL
 
 
 class Op(str, enum.Enum):
@@ -66,9 +76,15 @@ class Op(str, enum.Enum):
     GET_FD_BY_ID = "open by id"
     GET_NEXT_ID = "next id"
     DUP = "dup"
+    FILENO = "fileno"
+    DISOWN = "disown"
+    MAP_ITERATE = "map iterate"
     PIDFD = "pidfd_getfd"
     FD_PASS = "fd pass"
     PROCFS = "procfs"
+    BPFFS_WALK = "walk bpffs"
+    LEAK = "leak analysis"
+    DEMO = "demo"
 
 
 class BPFError(OSError):
@@ -148,20 +164,20 @@ class ProcessGoneError(BPFError, ProcessLookupError):
     """The process exited (or never existed) while it was being inspected."""
 
 
-class VerifierError(BPFError):
+class LogError(BPFError):
+    """The kernel rejected what it was asked to load; ``log`` holds the kernel's log."""
+
+    def __init__(self, err: int, message: str, *, log: str = "", **kw: object) -> None:
+        super().__init__(err, message, **kw)  # type: ignore[arg-type]
+        self.log = log
+
+
+class VerifierError(LogError):
     """The verifier rejected a program; ``log`` holds the verifier's log."""
 
-    def __init__(self, err: int, message: str, *, log: str = "", **kw: object) -> None:
-        super().__init__(err, message, **kw)  # type: ignore[arg-type]
-        self.log = log
 
-
-class BTFLoadError(BPFError):
+class BTFLoadError(LogError):
     """The kernel rejected BTF; ``log`` holds the kernel's BTF log."""
-
-    def __init__(self, err: int, message: str, *, log: str = "", **kw: object) -> None:
-        super().__init__(err, message, **kw)  # type: ignore[arg-type]
-        self.log = log
 
 
 _NEEDS_BPF = "needs root or CAP_BPF"
@@ -280,55 +296,65 @@ def from_errno(
     obj: object = "",
     path: Optional[str] = None,
     *,
-    hint: str = "",
+    reason: str = "",
+    hint: Optional[str] = None,
+    cls: Optional[type[BPFError]] = None,
+    log: Optional[str] = None,
 ) -> BPFError:
     """Build (do not raise) the exception for errno ``err`` in operation ``op`` on ``obj``.
 
-    ``obj`` is rendered with ``str()`` (``Hash(counts)#7``); ``path`` becomes
-    the exception's ``filename`` and is named in the message. ``hint`` overrides
-    the table's hint.
+    The one builder of every bpfobj exception. The (op, errno) table gives the class,
+    the reason and the hint; ``reason``, ``hint`` (``""`` drops the table's) and ``cls``
+    override them when the caller knows better. ``obj`` is rendered with ``str()``
+    (``Hash(counts)#7``); ``path`` becomes the exception's ``filename`` and is named in
+    the message, which reads ``"<op> <object> '<path>': <reason>[ (<hint>)]"``. ``log``
+    is the kernel's log for a LogError (VerifierError, BTFLoadError). A NotBPFFSError
+    always carries NOT_BPFFS_ERRNO.
     """
     entry = _ERRNO_TABLE.get((op, err)) or _ERRNO_TABLE.get((None, err))
     if entry is None:
-        cls, reason, table_hint = BPFError, strerror(err).lower(), ""
+        table_cls, table_reason, table_hint = BPFError, strerror(err).lower(), ""
     else:
-        cls, reason, table_hint = entry
+        table_cls, table_reason, table_hint = entry
     if err == _errno.EMFILE:
         table_hint = _rlimit_hint()
-    hint = hint or table_hint
+    cls = cls or table_cls
+    reason = reason or table_reason
+    hint = table_hint if hint is None else hint
+    if issubclass(cls, NotBPFFSError):
+        err = NOT_BPFFS_ERRNO
     target = str(obj)
     if path is not None:
         target = f"{target} {path!r}".strip()
     message = f"{op.value} {target}: {reason}" if target else f"{op.value}: {reason}"
     if hint:
         message += f" ({hint})"
+    if issubclass(cls, LogError):
+        return cls(err, message, log=log or "", op=op, obj=str(obj), reason=reason,
+                   filename=path)
     return cls(err, message, op=op, obj=str(obj), reason=reason, filename=path)
 
 
 def _rlimit_hint() -> str:
     try:
-        import resource
-
         soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    except (ImportError, OSError, ValueError):
+    except (OSError, ValueError):
         return "the process hit RLIMIT_NOFILE"
     return f"the process hit RLIMIT_NOFILE={soft}"
 
 
-def closed(op: Op, obj: object) -> ClosedError:
-    """Build the error for an operation on a closed object."""
-    return ClosedError(
-        _errno.EBADF, f"{op.value} {obj}: object is closed", op=op, obj=str(obj),
-        reason="object is closed")
+def closed(op: Op, obj: object = "") -> BPFError:
+    """Build the error for an operation on a closed object (a ClosedError, EBADF)."""
+    return from_errno(_errno.EBADF, op, obj, reason="object is closed", hint="", cls=ClosedError)
 
 
 def wrong_type(op: Op, obj: object, got: str, want: str,
-               path: Optional[str] = None) -> ObjectTypeError:
-    """Build the error for a descriptor or pin of the wrong kind.
+               path: Optional[str] = None) -> BPFError:
+    """Build the error for a descriptor or pin of the wrong kind (an ObjectTypeError, EINVAL).
 
-    The reason reads "fd 7 is a bpf-prog, not a bpf-map".
+    The message reads "dup fd 7: is a bpf-prog, not a bpf-map", or for a pin
+    "load pinned map '/sys/fs/bpf/x': holds a bpf-prog, not a bpf-map".
     """
-    where = f"{path!r} holds" if path is not None else f"{obj} is"
-    reason = f"{where} a {got}, not a {want}"
-    return ObjectTypeError(
-        _errno.EINVAL, f"{op.value}: {reason}", op=op, obj=str(obj), reason=reason, filename=path)
+    verb = "holds" if path is not None else "is"
+    return from_errno(_errno.EINVAL, op, obj, path, reason=f"{verb} a {got}, not a {want}",
+                      hint="", cls=ObjectTypeError)

@@ -1,8 +1,8 @@
 """Passing bpf objects between processes over Unix sockets (SCM_RIGHTS).
 
 Owns ``send`` and ``recv`` and their wire format. Imports ``_types``,
-``errors``, ``fd`` and ``map``; ``prog``, ``link`` and ``btf`` are imported
-the first time a descriptor of their kind arrives.
+``errors``, ``fd``, ``_internal.linux`` and ``_any`` (which wraps a received
+descriptor as the class its kind calls for).
 
 A bpf object lives as long as something references it, so handing its
 descriptor to another process (a worker after a privileged loader, the new
@@ -31,26 +31,18 @@ from __future__ import annotations
 import array
 import contextlib
 import errno as _errno
-import importlib
-import os
 import socket
 import struct
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, Union
+from typing import Protocol
 
 from typing_extensions import Buffer
 
+from ._any import AnyObject, wrap
+from ._internal import linux
 from ._internal.fd import FD
-from ._types import ObjType, fd_type
-from .errors import BPFError, ClosedError, NotSupportedError, Op, from_errno, wrong_type
-
-if TYPE_CHECKING:
-    from .btf import BTF
-    from .link import Link
-    from .map import Map
-    from .prog import Program
-
-    BPFObject: TypeAlias = Union[Map, Program, Link, BTF]
+from ._types import fd_type
+from .errors import BPFError, ClosedError, ObjectTypeError, Op, from_errno
 
 __all__ = ["DEFAULT_MAX_OBJS", "DEFAULT_MAX_SIZE", "FRAME_MAGIC", "SCM_MAX_FD", "recv", "send"]
 
@@ -77,14 +69,6 @@ _SOCK_KINDS = {
     socket.SOCK_STREAM: "stream",
     socket.SOCK_SEQPACKET: "seqpacket",
     socket.SOCK_DGRAM: "dgram",
-}
-
-# ObjType -> (module, class) of the wrapper, imported on first use.
-_WRAPPERS = {
-    ObjType.MAP: ("map", "Map"),
-    ObjType.PROG: ("prog", "Program"),
-    ObjType.LINK: ("link", "Link"),
-    ObjType.BTF: ("btf", "BTF"),
 }
 
 _SEND_HINTS = {
@@ -122,8 +106,7 @@ def _check_socket(sock: object) -> socket.socket:
 
 
 def _error(err: int, what: str, reason: str) -> BPFError:
-    return BPFError(err, f"{Op.FD_PASS.value} {what}: {reason}", op=Op.FD_PASS, obj=what,
-                    reason=reason)
+    return from_errno(err, Op.FD_PASS, what, reason=reason, hint="", cls=BPFError)
 
 
 def _os_error(exc: OSError, what: str, hints: dict[int, str]) -> BaseException:
@@ -173,9 +156,8 @@ def send(sock: socket.socket, objs: _Passable | Iterable[_Passable],
                             "not a Map, Program, Link or BTF (wrap a descriptor number with "
                             "new_from_fd first)")
         if fd.closed:
-            reason = f"item {i} of {len(items)} ({obj!r}) is closed"
-            raise ClosedError(_errno.EBADF, f"{Op.FD_PASS.value} {what}: {reason}",
-                              op=Op.FD_PASS, obj=what, reason=reason)
+            raise from_errno(_errno.EBADF, Op.FD_PASS, what, cls=ClosedError, hint="",
+                             reason=f"item {i} of {len(items)} ({obj!r}) is closed")
     payload = memoryview(data).cast("B")
     stream = sock.type == socket.SOCK_STREAM
     if stream and payload.nbytes > 0xFFFFFFFF:
@@ -261,8 +243,10 @@ class _Inbox:
                 "it brought was closed")
         for i, fd in enumerate(self.fds, 1):
             if fd_type(fd.raw) is None:
-                raise wrong_type(Op.FD_PASS, f"{self.what}: received descriptor {i} of {n}",
-                                 _describe_file(fd.raw), "bpf object")
+                raise from_errno(
+                    _errno.EINVAL, Op.FD_PASS, self.what, cls=ObjectTypeError, hint="",
+                    reason=f"received descriptor {i} of {n} is a {_describe_file(fd.raw)}, "
+                    "not a bpf object")
 
     def close(self) -> None:
         for fd in self.fds:
@@ -271,7 +255,7 @@ class _Inbox:
 
 def _describe_file(raw: int) -> str:
     try:
-        target = os.readlink(f"/proc/self/fd/{raw}")
+        target = linux.fd_target(raw)
     except OSError:
         return "non-bpf file"
     if target.startswith("anon_inode:"):
@@ -282,7 +266,7 @@ def _describe_file(raw: int) -> str:
 
 
 def recv(sock: socket.socket, max_objs: int = DEFAULT_MAX_OBJS, *,
-         max_size: int = DEFAULT_MAX_SIZE) -> tuple[bytes, list[BPFObject]]:
+         max_size: int = DEFAULT_MAX_SIZE) -> tuple[bytes, list[AnyObject]]:
     """Receive one message of bpf objects and data from a Unix socket (SCM_RIGHTS).
 
     Returns ``(data, objs)``: the message's data (``b""`` when it had none)
@@ -328,7 +312,7 @@ def recv(sock: socket.socket, max_objs: int = DEFAULT_MAX_OBJS, *,
             raise _error(_errno.ENOMSG, inbox.what,
                          f"the message carried no descriptors ({len(data)} bytes of data)")
         n = len(inbox.fds)
-        objs = [_wrap(fd, f"{inbox.what}: received descriptor {i} of {n}")
+        objs = [wrap(fd, op=Op.FD_PASS, what=f"{inbox.what}: received descriptor {i} of {n}")
                 for i, fd in enumerate(inbox.fds, 1)]
     except BaseException:
         inbox.close()
@@ -392,25 +376,3 @@ def _recv_frame(inbox: _Inbox, max_size: int) -> bytes:
         parts.append(chunk)
         remaining -= len(chunk)
     return b"".join(parts)
-
-
-def _wrapper_class(kind: ObjType) -> Any:
-    module_name, class_name = _WRAPPERS[kind]
-    try:
-        module = importlib.import_module(f"{__package__}.{module_name}")
-        return getattr(module, class_name)
-    except (ImportError, AttributeError) as exc:
-        raise NotSupportedError(
-            _errno.EOPNOTSUPP,
-            f"{Op.FD_PASS.value}: received a bpf {kind.value}, but this bpfobj has no "
-            f"{class_name} wrapper", op=Op.FD_PASS, reason="no wrapper for this kind") from exc
-
-
-def _wrap(fd: FD, what: str) -> BPFObject:
-    """Wrap an owned descriptor as the class its kernel type says. On error the caller closes fd."""
-    kind = fd_type(fd.raw)
-    if kind is None:  # pragma: no cover - checked by _Inbox.check before
-        raise wrong_type(Op.FD_PASS, what, _describe_file(fd.raw), "bpf object")
-    obj: BPFObject = _wrapper_class(kind)._from_fd(fd, check_type=False, op=Op.FD_PASS,
-                                                    what=what)
-    return obj

@@ -24,21 +24,24 @@ BTF objects are counted but not reported as leaks: BTF cannot be pinned, so
 
 from __future__ import annotations
 
+import errno as _errno
 import json
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
+from . import bpffs as _bpffs
+from . import objects, procfs
+from ._internal import linux
 from ._types import ObjType
-from .errors import BPFError, BPFPermissionError, NotBPFFSError, Op, ProcessGoneError
+from .errors import NOT_BPFFS_ERRNO, NotBPFFSError, Op, from_errno
 
 __all__ = ["LeakEntry", "LeakReport", "Reference", "analyze", "REPORTED_TYPES"]
 
 #: The object types the report has a section for, in order.
 REPORTED_TYPES = (ObjType.MAP, ObjType.PROG, ObjType.LINK)
 
-_CAP_SYS_ADMIN = 21
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,8 +201,6 @@ def analyze(pid: Union[int, str], bpffs: BPFFSArg = None) -> LeakReport:
         NotBPFFSError: a given ``bpffs`` root is not on a bpf filesystem.
     """
     _require_admin()
-    from . import bpffs as _bpffs
-    from . import procfs
 
     pid_s = str(pid)
     comm = _comm(pid_s)
@@ -217,15 +218,14 @@ def analyze(pid: Union[int, str], bpffs: BPFFSArg = None) -> LeakReport:
         for root in given:
             path = os.fspath(root)
             if not _bpffs.is_bpffs(path):
-                raise NotBPFFSError(
-                    20, f"leak analysis: {path!r} is not a bpffs mount "
-                        "(mount one with: mount -t bpf bpf DIR)",
-                    op=Op.PROCFS, obj=path, reason="not a bpffs mount", filename=path)
+                raise from_errno(NOT_BPFFS_ERRNO, Op.LEAK, "bpffs root", path,
+                                 cls=NotBPFFSError, reason="is not a bpffs mount",
+                                 hint="mount one with: mount -t bpf bpf DIR")
             roots.append((path, path))
 
     held = procfs.fds(pid_s)
     counts: dict[str, int] = {k.value: 0 for k in ObjType}
-    by_obj: dict[tuple[ObjType, int], list[Any]] = {}
+    by_obj: dict[tuple[ObjType, int], list[procfs.ProcFD]] = {}
     for p in held:
         kind = p.type
         if not isinstance(kind, ObjType):
@@ -260,11 +260,11 @@ def analyze(pid: Union[int, str], bpffs: BPFFSArg = None) -> LeakReport:
         target = sure if not paths else possible
         for p in descs:
             target.append(LeakEntry(key[0], key[1], p.fd, paths, str(infos[key]),
-                                    getattr(p, "cloexec", None)))
+                                    p.cloexec))
 
     if gone and not os.path.exists(f"/proc/{pid_s}"):
-        raise ProcessGoneError(3, f"leak analysis pid {pid_s}: the process exited during the scan",
-                               op=Op.PROCFS, obj=f"pid {pid_s}", reason="process exited")
+        raise from_errno(_errno.ESRCH, Op.LEAK, f"pid {pid_s}", hint="",
+                         reason="the process exited during the scan")
     # An object closed between the listing and the lookup is no longer held: drop it.
 
     refs = _references({(e.type, e.id) for e in (*sure, *possible)})
@@ -288,23 +288,12 @@ def _with_refs(e: LeakEntry, refs: dict[tuple[ObjType, int], tuple[Reference, ..
 
 
 def _require_admin() -> None:
-    if _has_cap(_CAP_SYS_ADMIN):
+    if linux.has_capability(linux.CAP_SYS_ADMIN):
         return
-    raise BPFPermissionError(
-        1, "leak analysis needs root: CAP_SYS_ADMIN opens objects by ID, and reading another "
-           "process's /proc/PID/fd needs ptrace access (run it with sudo)",
-        op=Op.PROCFS, reason="not root")
-
-
-def _has_cap(bit: int) -> bool:
-    try:
-        with open("/proc/self/status", "rb") as f:
-            for line in f:
-                if line.startswith(b"CapEff:"):
-                    return bool(int(line.split()[1], 16) >> bit & 1)
-    except OSError:
-        pass
-    return os.geteuid() == 0
+    raise from_errno(
+        _errno.EPERM, Op.LEAK, reason="needs root",
+        hint="CAP_SYS_ADMIN opens objects by ID, and reading another process's /proc/PID/fd "
+             "needs ptrace access: run it with sudo")
 
 
 def _comm(pid: str) -> str:
@@ -312,21 +301,17 @@ def _comm(pid: str) -> str:
         with open(f"/proc/{pid}/comm", "rb") as f:
             return f.read().decode("utf-8", "replace").strip()
     except FileNotFoundError:
-        raise ProcessGoneError(3, f"leak analysis pid {pid}: no such process",
-                               op=Op.PROCFS, obj=f"pid {pid}", reason="no such process") from None
+        raise from_errno(_errno.ESRCH, Op.LEAK, f"pid {pid}") from None
     except OSError:
         return ""
 
 
 def _mount_roots(pid: str) -> list[tuple[str, str]]:
     """(path as the process sees it, path to walk from here) of every bpffs the process sees."""
-    from . import bpffs as _bpffs
 
     out = []
     for m in _bpffs.mounts(pid):
-        shown = getattr(m, "mountpoint", None) or getattr(m, "path", None) or str(m)
-        walk = getattr(m, "reachable", None) or getattr(m, "host_path", None) or shown
-        out.append((shown, walk))
+        out.append((m.mountpoint, m.reachable or m.mountpoint))
     return out
 
 
@@ -339,37 +324,7 @@ def _shown_path(path: str, walk_root: str, shown_root: str) -> str:
 
 def _info_by_id(kind: ObjType, obj_id: int) -> Any:
     """Open one object by ID, read its info, close it; None when it no longer exists."""
-    try:
-        if kind is ObjType.MAP:
-            # The hot path (processes leak maps by the thousand): one GET_FD_BY_ID, one
-            # GET_INFO_BY_FD, one close; no wrapper object.
-            from ._internal import syscall as _sys
-            from .map import MapInfo
-
-            with _sys.get_fd_by_id("map", obj_id) as fd:
-                return MapInfo._from_kernel(_sys.map_info(fd, f"map id {obj_id}"))
-        with _wrapper(kind).new_from_id(obj_id) as obj:
-            return obj.info()
-    except BPFPermissionError:
-        raise
-    except BPFError as exc:
-        if exc.errno == 2:  # ENOENT: closed meanwhile
-            return None
-        raise
-
-
-def _wrapper(kind: ObjType) -> Any:
-    if kind is ObjType.MAP:
-        from .map import Map
-        return Map
-    if kind is ObjType.PROG:
-        from .prog import Program
-        return Program
-    if kind is ObjType.LINK:
-        from .link import Link
-        return Link
-    from .btf import BTF
-    return BTF
+    return next(objects.from_ids(kind, [obj_id]), None)
 
 
 def _references(
@@ -380,8 +335,6 @@ def _references(
     Scans every program (for ``map_ids``) and link (for ``prog_id``) on the
     system, only when a leaked map or program asks for it.
     """
-    from . import objects
-
     out: dict[tuple[ObjType, int], list[Reference]] = {}
     want_maps = {i for k, i in wanted if k is ObjType.MAP}
     want_progs = {i for k, i in wanted if k is ObjType.PROG}

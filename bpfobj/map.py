@@ -15,17 +15,18 @@ import enum
 import errno as _errno
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, TypeVar, Union, overload
+from typing import Any, Optional, Protocol, TypeVar, Union, overload
 
 from typing_extensions import Buffer, Self
 
 from ._internal import syscall as _sys
 from ._internal.fd import FD
+from ._internal.linux import possible_cpus
 from ._object import BPFObject
 from ._types import MapType, ObjType
-from .errors import BPFError, KeyNotFoundError, Op
+from .errors import BPFError, KeyNotFoundError, Op, from_errno
 
 __all__ = ["Map", "MapBatch", "MapInfo", "MapSpec", "UpdateFlags", "possible_cpus"]
 
@@ -33,6 +34,7 @@ KeyLike = Union[Buffer, int]
 ValueLike = Union[Buffer, int]
 Value = Union[bytes, list[bytes]]
 _T = TypeVar("_T")
+_V = TypeVar("_V")
 
 _BYTEORDER = sys.byteorder
 
@@ -42,6 +44,17 @@ _PERCPU_TYPES = frozenset({
 })
 # Maps without keys: lookup peeks, update pushes, lookup_and_delete pops.
 _KEYLESS_TYPES = frozenset({MapType.QUEUE, MapType.STACK, MapType.BLOOM_FILTER})
+# Maps whose values are objects: update() takes the object (its descriptor goes to the kernel).
+_OBJECT_VALUE_TYPES = {
+    MapType.ARRAY_OF_MAPS: ObjType.MAP, MapType.HASH_OF_MAPS: ObjType.MAP,
+    MapType.PROG_ARRAY: ObjType.PROG,
+}
+# Maps whose values are sockets: update() takes a socket (anything with fileno()).
+_SOCKET_VALUE_TYPES = frozenset({MapType.SOCKMAP, MapType.SOCKHASH})
+
+
+class _HasFileno(Protocol):
+    def fileno(self) -> int: ...
 
 
 class UpdateFlags(enum.IntFlag):
@@ -51,23 +64,6 @@ class UpdateFlags(enum.IntFlag):
     NOEXIST = _sys.const("BPF_NOEXIST")
     EXIST = _sys.const("BPF_EXIST")
     LOCK = _sys.const("BPF_F_LOCK")
-
-
-_possible_cpus: Optional[int] = None
-
-
-def possible_cpus() -> int:
-    """Number of possible CPUs (/sys/devices/system/cpu/possible): per-CPU values per element."""
-    global _possible_cpus
-    if _possible_cpus is None:
-        with open("/sys/devices/system/cpu/possible", "rb") as f:
-            text = f.read().decode().strip()
-        count = 0
-        for part in text.split(","):
-            lo, _, hi = part.partition("-")
-            count += (int(hi) if hi else int(lo)) - int(lo) + 1
-        _possible_cpus = count
-    return _possible_cpus
 
 
 @dataclass(slots=True)
@@ -103,8 +99,10 @@ class MapInfo:
     """What the kernel says about a map (BPF_OBJ_GET_INFO_BY_FD).
 
     ``frozen`` and ``memlock`` are not in struct bpf_map_info: they come from
-    /proc/self/fdinfo, read only when ``Map.info(fdinfo=True)`` asks for them,
-    and are None otherwise.
+    the descriptor's /proc/self/fdinfo, read in the same C call. ``frozen`` is
+    true exactly when the map was frozen at the time of the call; ``memlock``
+    is the kernel's count of the map's memory in bytes (-1 when /proc is not
+    mounted).
     """
 
     id: int
@@ -122,32 +120,12 @@ class MapInfo:
     ifindex: int = 0
     netns_dev: int = 0
     netns_ino: int = 0
-    frozen: Optional[bool] = None
-    memlock: Optional[int] = None
+    frozen: bool = False
+    memlock: int = -1
 
     def __str__(self) -> str:
         return (f"Map(name={self.name} type={self.type} keySize={self.key_size} "
                 f"valueSize={self.value_size} maxEntries={self.max_entries} flags={self.flags})")
-
-    @classmethod
-    def _from_kernel(cls, d: dict[str, Any], fdinfo: Optional[dict[str, str]] = None) -> MapInfo:
-        frozen = memlock = None
-        if fdinfo is not None:
-            frozen = fdinfo.get("frozen", "0") not in ("0", "")
-            memlock = int(fdinfo["memlock"]) if "memlock" in fdinfo else None
-        try:
-            map_type: MapType = MapType(d["type"])
-        except ValueError:
-            map_type = d["type"]  # a type newer than our headers: keep the number
-        return cls(
-            id=d["id"], type=map_type, key_size=d["key_size"], value_size=d["value_size"],
-            max_entries=d["max_entries"], flags=d["map_flags"], name=d["name"],
-            btf_id=d["btf_id"], btf_key_type_id=d["btf_key_type_id"],
-            btf_value_type_id=d["btf_value_type_id"],
-            btf_vmlinux_value_type_id=d["btf_vmlinux_value_type_id"], map_extra=d["map_extra"],
-            ifindex=d["ifindex"], netns_dev=d["netns_dev"], netns_ino=d["netns_ino"],
-            frozen=frozen, memlock=memlock,
-        )
 
 
 _MAP_TYPES: dict[int, MapType] = {int(t): t for t in MapType}
@@ -160,11 +138,11 @@ _new_object = object.__new__
     getattr(MapInfo, f).__set__ for f in MapInfo.__dataclass_fields__)
 
 
-def _map_info(v: tuple[Any, ...], frozen: Optional[bool] = None,
-              memlock: Optional[int] = None) -> MapInfo:
+def _map_info(v: tuple[Any, ...]) -> MapInfo:
     """A MapInfo from ``_sys.parse_map_info``'s tuple (the order of ``_sys.MAP_INFO_ORDER``)."""
     (kind, map_id, key_size, value_size, max_entries, flags, name, ifindex, vmlinux_value,
-     netns_dev, netns_ino, btf_id, btf_key, btf_value, _btf_vmlinux_id, map_extra) = v
+     netns_dev, netns_ino, btf_id, btf_key, btf_value, _btf_vmlinux_id, map_extra,
+     frozen, memlock) = v
     info = _new_object(MapInfo)
     _s_id(info, map_id)
     _s_type(info, _MAP_TYPES.get(kind, kind))  # a type newer than our headers: the number
@@ -186,16 +164,11 @@ def _map_info(v: tuple[Any, ...], frozen: Optional[bool] = None,
     return info
 
 
-def read_fdinfo(raw: int, pid: Union[int, str] = "self") -> dict[str, str]:
-    """Parse /proc/PID/fdinfo/RAW into a dict of its ``key:\\tvalue`` lines."""
-    with open(f"/proc/{pid}/fdinfo/{raw}", "rb") as f:
-        data = f.read()
-    out: dict[str, str] = {}
-    for line in data.decode("utf-8", "replace").splitlines():
-        key, sep, value = line.partition(":")
-        if sep:
-            out[key.strip()] = value.strip()
-    return out
+def read_info(fd: FD, what: object) -> MapInfo:
+    """The MapInfo of the map behind ``fd`` (BPF_OBJ_GET_INFO_BY_FD): the one way a MapInfo
+    is made, shared by Map.info(), ``objects.maps()``, ``bpffs.walk()`` and the leak report.
+    """
+    return _map_info(_sys.parse_map_info(_sys.map_info_bytes(fd, what)))
 
 
 class MapBatch(Sequence[tuple[bytes, Value]]):
@@ -256,12 +229,9 @@ class MapBatch(Sequence[tuple[bytes, Value]]):
         return f"MapBatch({self._n} entries)"
 
 
-_map_elem = _sys.map_elem
 _map_lookup = _sys.map_lookup
-_LOOKUP = _sys.BPF_MAP_LOOKUP_ELEM
-_UPDATE = _sys.BPF_MAP_UPDATE_ELEM
-_DELETE = _sys.BPF_MAP_DELETE_ELEM
-_NULL = _sys.ffi_null()
+_map_update = _sys.map_update
+_map_delete = _sys.map_delete
 
 
 class Map(BPFObject):
@@ -275,7 +245,7 @@ class Map(BPFObject):
 
     __slots__ = (
         "_type", "_name", "_key_size", "_value_size", "_max_entries", "_flags",
-        "_ncpu", "_vbuf_size", "_info",
+        "_ncpu", "_vbuf_size", "_info", "_pool",
     )
     _KIND = ObjType.MAP
     # Declared for the type checker; the storage is the slots above.
@@ -288,9 +258,10 @@ class Map(BPFObject):
     _ncpu: int
     _vbuf_size: int
     _info: Optional[tuple[bytes, MapInfo]]  # the last info(): the kernel's bytes, the MapInfo
+    _pool: _sys.ValuePool  # lookup buffers of _vbuf_size bytes
 
     def _init_from_fd(self, fd: FD) -> None:
-        d = _sys.map_info(fd, f"fd {fd.raw}")
+        d = _sys.map_info(fd, f"fd {fd.raw}", fdinfo=False)
         try:
             self._type = MapType(d["type"])
         except ValueError:
@@ -307,6 +278,7 @@ class Map(BPFObject):
         else:
             self._ncpu = 0
             self._vbuf_size = self._value_size
+        self._pool = _sys.value_pool(self._vbuf_size)
 
     # -- constructors --------------------------------------------------------------
 
@@ -384,6 +356,7 @@ class Map(BPFObject):
         other._vbuf_size = self._vbuf_size
         other._pinned = self._pinned
         other._info = self._info
+        other._pool = self._pool
         return other
 
     # -- properties --------------------------------------------------------------------
@@ -419,19 +392,14 @@ class Map(BPFObject):
 
     # -- info --------------------------------------------------------------------------
 
-    def info(self, fdinfo: bool = False) -> MapInfo:
-        """What the kernel says about the map (BPF_OBJ_GET_INFO_BY_FD).
+    def info(self, fdinfo: bool = True) -> MapInfo:
+        """What the kernel says about the map (BPF_OBJ_GET_INFO_BY_FD), ``frozen`` and
+        ``memlock`` included (the descriptor's fdinfo, read in the same C call).
 
-        With ``fdinfo=True`` also reads /proc/self/fdinfo for ``frozen`` and
-        ``memlock`` (a file read: several times the cost of the syscall).
+        ``fdinfo`` is accepted for compatibility and changes nothing: frozen and
+        memlock are always read.
         """
         data = _sys.map_info_bytes(self._fd, self)
-        if fdinfo:
-            with self._fd.borrow(Op.OBJ_GET_INFO, self) as raw:
-                extra = read_fdinfo(raw)
-            frozen = extra.get("frozen", "0") not in ("0", "")
-            memlock = int(extra["memlock"]) if "memlock" in extra else None
-            return _map_info(_sys.parse_map_info(data), frozen, memlock)
         # MapInfo is immutable: while the kernel's answer is the same bytes,
         # the last one is the answer.
         last = self._info
@@ -454,7 +422,7 @@ class Map(BPFObject):
     def _convert(self, obj: Any, size: int, what: str) -> Any:
         if obj is None:
             if size == 0:
-                return _sys.ffi_null()
+                return None  # a map without keys: NULL
             raise ValueError(f"{self!r}: {what} must not be None")
         if isinstance(obj, int):
             if size == 0:
@@ -472,9 +440,7 @@ class Map(BPFObject):
         if view.nbytes != size:
             raise ValueError(
                 f"{self!r}: {what} is {view.nbytes} bytes, the map's {what}s are {size}")
-        if not view.c_contiguous:
-            return bytes(view)
-        return _sys.as_c(obj)
+        return view.tobytes()
 
     def _value(self, value: Any) -> Any:
         if self._ncpu:
@@ -500,8 +466,7 @@ class Map(BPFObject):
         pad = bytes(stride - vs)
         parts = []
         for v in values:
-            b = self._convert(v, vs, "value")
-            parts.append(bytes(_sys.ffi_buffer(b, vs)) if not isinstance(b, bytes) else b)
+            parts.append(self._convert(v, vs, "value"))
             parts.append(pad)
         return b"".join(parts)
 
@@ -512,11 +477,22 @@ class Map(BPFObject):
         return [raw[i:i + vs] for i in range(0, stride * self._ncpu, stride)]
 
     # -- elements ------------------------------------------------------------------------
+    #
+    # Typing: lookup(), get(), [], lookup_and_delete(), items() and values() are
+    # typed with bytes values, which is what every map but a per-CPU one returns.
+    # Per-CPU maps have their own typed methods, lookup_percpu(), update_percpu(),
+    # lookup_and_delete_percpu() and items_percpu(), with one value per possible
+    # CPU. For compatibility the plain methods still return (and update() still
+    # takes) such a list on a per-CPU map, but typed code should use the
+    # _percpu methods there.
 
-    def lookup(self, key: Optional[KeyLike] = None, flags: int = 0) -> Value:
-        """The value at ``key`` (BPF_MAP_LOOKUP_ELEM): bytes, or a per-CPU list.
+    def lookup(self, key: Optional[KeyLike] = None, flags: int = 0) -> bytes:
+        """The value at ``key`` (BPF_MAP_LOOKUP_ELEM), ``value_size`` bytes.
 
-        For QUEUE and STACK maps (no key) this peeks at the next value.
+        For QUEUE and STACK maps (no key) this peeks at the next value. For
+        ARRAY_OF_MAPS/HASH_OF_MAPS and PROG_ARRAY it is the inner object's ID,
+        as the kernel gives it. On a per-CPU map it returns what
+        ``lookup_percpu()`` does (a list, which the annotation does not show).
 
         Raises:
             KeyNotFoundError: the key is absent (also a KeyError).
@@ -524,19 +500,38 @@ class Map(BPFObject):
         """
         k = key if type(key) is bytes and len(key) == self._key_size else self._key(key)
         try:
-            raw = _map_lookup(_LOOKUP, Op.MAP_LOOKUP, self._fd, k, self._vbuf_size, flags, self)
+            raw = _map_lookup(self._fd, k, self._pool, self._vbuf_size, flags, self)
         except KeyNotFoundError as exc:
             raise self._empty(exc) from None
-        return self._split_percpu(raw) if self._ncpu else raw
+        if self._ncpu:
+            return self._split_percpu(raw)  # type: ignore[return-value]
+        return raw
 
-    def get(self, key: Optional[KeyLike], default: _T = None) -> Union[Value, _T]:  # type: ignore[assignment]
+    def lookup_percpu(self, key: KeyLike, flags: int = 0) -> list[bytes]:
+        """The values at ``key`` of a per-CPU map (BPF_MAP_LOOKUP_ELEM): one per possible
+        CPU, each ``value_size`` bytes (the kernel's 8-byte slot padding stripped).
+
+        Raises:
+            TypeError: the map is not a per-CPU map.
+            KeyNotFoundError: the key is absent.
+        """
+        if not self._ncpu:
+            raise self._not_percpu("lookup_percpu")
+        raw = _map_lookup(self._fd, self._key(key), self._pool, self._vbuf_size, flags, self)
+        return self._split_percpu(raw)
+
+    def _not_percpu(self, method: str) -> TypeError:
+        return TypeError(f"{self!r}: {method}() is for per-CPU maps; use "
+                         f"{method.replace('_percpu', '')}()")
+
+    def get(self, key: Optional[KeyLike], default: _T = None) -> Union[bytes, _T]:  # type: ignore[assignment]
         """The value at ``key``, or ``default`` when the key is absent."""
         try:
             return self.lookup(key)
         except KeyNotFoundError:
             return default
 
-    def __getitem__(self, key: KeyLike) -> Value:
+    def __getitem__(self, key: KeyLike) -> bytes:
         return self.lookup(key)
 
     def __setitem__(self, key: KeyLike, value: Any) -> None:
@@ -552,12 +547,17 @@ class Map(BPFObject):
             return False
         return True
 
-    def update(self, key: Optional[KeyLike], value: Any, flags: int = UpdateFlags.ANY) -> None:
+    def update(self, key: Optional[KeyLike],
+               value: Union[ValueLike, BPFObject, _HasFileno, Sequence[ValueLike]],
+               flags: int = 0) -> None:
         """Set ``key`` to ``value`` (BPF_MAP_UPDATE_ELEM).
 
-        ``flags``: UpdateFlags.ANY, NOEXIST (fails if present), EXIST (fails if
-        absent), LOCK (spin-locked value). For QUEUE and STACK maps ``key`` is
-        None and this pushes ``value``.
+        ``flags``: UpdateFlags.ANY (0, the default), NOEXIST (fails if present),
+        EXIST (fails if absent), LOCK (spin-locked value). For QUEUE and STACK maps ``key`` is
+        None and this pushes ``value``. ARRAY_OF_MAPS and HASH_OF_MAPS take a
+        Map, PROG_ARRAY a Program, SOCKMAP and SOCKHASH a socket (or, for all
+        of them, a descriptor number, as the kernel does).
+        On a per-CPU map, ``value`` is a list as for ``update_percpu()``.
 
         Raises:
             KeyExistsError: NOEXIST and the key exists.
@@ -567,36 +567,74 @@ class Map(BPFObject):
         """
         k = key if type(key) is bytes and len(key) == self._key_size else self._key(key)
         if type(value) is not bytes or len(value) != self._value_size or self._ncpu:
+            if isinstance(value, BPFObject):
+                self._update_object(k, value, flags)
+                return
+            if self._type in _SOCKET_VALUE_TYPES and hasattr(value, "fileno"):
+                raw = value.fileno()
+                if raw < 0:
+                    raise ValueError(f"{self!r}: the socket is closed")
+                value = raw.to_bytes(self._value_size, _BYTEORDER)
             value = self._value(value)
-        _map_elem(_UPDATE, Op.MAP_UPDATE, self._fd, k, value,
-                  flags if type(flags) is int else int(flags), self)
+        _map_update(self._fd, k, value,  # type: ignore[arg-type]
+                    flags if type(flags) is int else int(flags), self)
+
+    def update_percpu(self, key: KeyLike, values: Iterable[ValueLike],
+                      flags: int = UpdateFlags.ANY) -> None:
+        """Set ``key`` of a per-CPU map to one value per possible CPU (BPF_MAP_UPDATE_ELEM).
+
+        Raises:
+            TypeError: the map is not a per-CPU map.
+            ValueError: not one value per possible CPU, or a value of the wrong size.
+        """
+        if not self._ncpu:
+            raise self._not_percpu("update_percpu")
+        self.update(key, values, flags)  # type: ignore[arg-type]
+
+    def _update_object(self, key: Optional[bytes], value: BPFObject, flags: int) -> None:
+        want = _OBJECT_VALUE_TYPES.get(self._type)
+        if want is None or value._KIND is not want:
+            what = f"a {want.value}" if want is not None else "bytes or an int"
+            raise TypeError(f"{self!r}: a {self._type} map's value is {what}, "
+                            f"not {type(value).__name__}")
+        # The kernel takes the descriptor's number and keeps a reference to the object.
+        with value._fd.borrow(Op.MAP_UPDATE, value) as raw:
+            _map_update(self._fd, key, raw.to_bytes(self._value_size, _BYTEORDER), int(flags),
+                        self)
 
     def delete(self, key: KeyLike) -> None:
         """Remove ``key`` (BPF_MAP_DELETE_ELEM). KeyNotFoundError when absent."""
         k = key if type(key) is bytes and len(key) == self._key_size else self._key(key)
-        _map_elem(_DELETE, Op.MAP_DELETE, self._fd, k, _NULL, 0, self)
+        _map_delete(self._fd, k, self)
 
-    def lookup_and_delete(self, key: Optional[KeyLike] = None) -> Value:
+    def lookup_and_delete(self, key: Optional[KeyLike] = None) -> bytes:
         """Remove ``key`` and return its value (BPF_MAP_LOOKUP_AND_DELETE_ELEM).
 
-        For QUEUE and STACK maps (key None) this pops. Requires Linux 5.14 for hash maps.
+        For QUEUE and STACK maps (key None) this pops. Requires Linux 5.14 for
+        hash maps. On a per-CPU map it returns what ``lookup_and_delete_percpu()`` does.
         """
         k = self._key(key)
         try:
-            raw = _map_lookup(_sys.BPF_MAP_LOOKUP_AND_DELETE_ELEM, Op.MAP_LOOKUP_AND_DELETE,
-                              self._fd, k, self._vbuf_size, 0, self)
+            raw = _sys.map_lookup_and_delete(self._fd, k, self._vbuf_size, self)
         except KeyNotFoundError as exc:
             raise self._empty(exc) from None
-        return self._split_percpu(raw) if self._ncpu else raw
+        if self._ncpu:
+            return self._split_percpu(raw)  # type: ignore[return-value]
+        return raw
 
-    def _empty(self, exc: KeyNotFoundError) -> KeyNotFoundError:
+    def lookup_and_delete_percpu(self, key: KeyLike) -> list[bytes]:
+        """lookup_and_delete() of a per-CPU map: one value per possible CPU."""
+        if not self._ncpu:
+            raise self._not_percpu("lookup_and_delete_percpu")
+        raw = _sys.map_lookup_and_delete(self._fd, self._key(key), self._vbuf_size, self)
+        return self._split_percpu(raw)
+
+    def _empty(self, exc: KeyNotFoundError) -> BPFError:
         """For a QUEUE or STACK, ENOENT means "empty", not "key not found"."""
         if self._type not in _KEYLESS_TYPES:
             return exc
-        reason = f"the {str(self._type).lower()} is empty"
-        op = exc.op or Op.MAP_LOOKUP
-        return KeyNotFoundError(exc.errno or 2, f"{op.value} {self!r}: {reason}", op=op,
-                                obj=repr(self), reason=reason)
+        return from_errno(_errno.ENOENT, exc.op or Op.MAP_LOOKUP, repr(self), hint="",
+                          reason=f"the {str(self._type).lower()} is empty")
 
     def next_key(self, key: Optional[KeyLike] = None) -> Optional[bytes]:
         """The key after ``key``, or the first key for None; None at the end (BPF_MAP_GET_NEXT_KEY).
@@ -605,7 +643,7 @@ class Map(BPFObject):
         """
         ks = self._key_size
         if key is None:
-            k = _NULL
+            k = None
         else:
             k = key if type(key) is bytes and len(key) == ks else self._key(key)
         return _sys.map_next_key(self._fd, k, ks, self)
@@ -613,9 +651,11 @@ class Map(BPFObject):
     def keys(self) -> Iterator[bytes]:
         """Iterate over the keys (BPF_MAP_GET_NEXT_KEY).
 
-        Keys deleted meanwhile may restart a hash map's walk (the kernel then
-        returns its first key): the walk stops with a BPFError after visiting
-        more keys than max_entries allows, rather than loop forever.
+        The walk reads a few dozen keys ahead per call into C (each one a
+        GET_NEXT_KEY from the one before). Keys deleted meanwhile may restart
+        a hash map's walk (the kernel then returns its first key): the walk
+        stops with a BPFError after visiting more keys than max_entries
+        allows, rather than loop forever.
         """
         ks = self._key_size
         if ks == 0:
@@ -633,15 +673,27 @@ class Map(BPFObject):
     def __iter__(self) -> Iterator[bytes]:
         return self.keys()
 
-    def items(self) -> Iterator[tuple[bytes, Value]]:
-        """Iterate over (key, value) pairs; keys deleted during the walk are skipped."""
+    def items(self) -> Iterator[tuple[bytes, bytes]]:
+        """Iterate over (key, value) pairs; keys deleted during the walk are skipped.
+
+        On a per-CPU map the values are lists, as ``items_percpu()`` gives them.
+        """
+        return self._items(self.lookup)
+
+    def items_percpu(self) -> Iterator[tuple[bytes, list[bytes]]]:
+        """items() of a per-CPU map: each value one per possible CPU."""
+        if not self._ncpu:
+            raise self._not_percpu("items_percpu")
+        return self._items(self.lookup_percpu)
+
+    def _items(self, lookup: Callable[[bytes], _V]) -> Iterator[tuple[bytes, _V]]:
         for key in self.keys():
             try:
-                yield key, self.lookup(key)
+                yield key, lookup(key)
             except KeyNotFoundError:
                 continue
 
-    def values(self) -> Iterator[Value]:
+    def values(self) -> Iterator[bytes]:
         for _key, value in self.items():
             yield value
 
@@ -676,42 +728,9 @@ class Map(BPFObject):
         Returns a MapBatch: a sequence of (key, value) pairs backed by two
         buffers. Requires Linux 5.6; array maps do not support delete=True.
         """
-        op = Op.MAP_BATCH_LOOKUP_AND_DELETE if delete else Op.MAP_BATCH_LOOKUP
-        cmd = _sys.BATCH_CMDS[op]
         ks, vstride = self._key_size, self._vbuf_size
-        chunk = self._batch_size(batch_size)
-        # The kernel's out_batch token is the size of a key for hash maps (a
-        # bucket index, u32, for others): a key-sized buffer of at least 4.
-        tok_size = max(ks, 4)
-        in_tok, out_tok = _sys.new_buffer(tok_size), _sys.new_buffer(tok_size)
-        key_parts: list[bytes] = []
-        val_parts: list[bytes] = []
-        total = 0
-        first = True
-        keys = _sys.new_buffer(ks * chunk)
-        values = _sys.new_buffer(vstride * chunk)
-        while True:
-            try:
-                n, done = _sys.map_batch(cmd, op, self._fd, None if first else in_tok, out_tok,
-                                         keys, values, chunk, 0, self)
-            except BPFError as exc:
-                if exc.errno == _errno.ENOSPC and chunk < 1 << 20:
-                    # A hash bucket holds more elements than fit: grow and retry.
-                    chunk *= 2
-                    keys = _sys.new_buffer(ks * chunk)
-                    values = _sys.new_buffer(vstride * chunk)
-                    continue
-                raise
-            if n:
-                key_parts.append(_sys.buffer_bytes(keys, ks * n))
-                val_parts.append(_sys.buffer_bytes(values, vstride * n))
-                total += n
-            if done:
-                break
-            first = False
-            in_tok, out_tok = out_tok, in_tok
-        rk = key_parts[0] if len(key_parts) == 1 else b"".join(key_parts)
-        rv = val_parts[0] if len(val_parts) == 1 else b"".join(val_parts)
+        rk, rv, total = _sys.map_lookup_batch(self._fd, ks, vstride,
+                                              self._batch_size(batch_size), delete, self)
         return _PerCPUBatch(rk, rv, ks, vstride, total, self._ncpu, self._value_size) \
             if self._ncpu else MapBatch(rk, rv, ks, vstride, total)
 
@@ -725,11 +744,9 @@ class Map(BPFObject):
             if size == 0 or view.nbytes % size:
                 raise ValueError(f"{self!r}: packed {what}s of {view.nbytes} bytes are not a "
                                  f"multiple of the {what} size {size}")
-            return _sys.as_c(items), view.nbytes // size
+            return items, view.nbytes // size
         parts = [conv(x) for x in items]
-        blob = b"".join(p if isinstance(p, bytes) else bytes(_sys.ffi_buffer(p, size))
-                        for p in parts)
-        return blob, len(parts)
+        return b"".join(parts), len(parts)
 
     def batch_update(self, keys: Any, values: Any, flags: int = UpdateFlags.ANY) -> int:
         """Set many elements at once (BPF_MAP_UPDATE_BATCH); returns how many.
@@ -748,9 +765,7 @@ class Map(BPFObject):
             raise ValueError(f"{self!r}: {nk} keys but {nv} values")
         if nk == 0:
             return 0
-        n, _ = _sys.map_batch(_sys.BATCH_CMDS[Op.MAP_BATCH_UPDATE], Op.MAP_BATCH_UPDATE,
-                              self._fd, None, None, k, v, nk, int(flags), self)
-        return n
+        return _sys.map_update_batch(self._fd, k, v, nk, int(flags), self)
 
     def _value_packed(self, value: Any) -> Any:
         return self._value(value)
@@ -763,9 +778,7 @@ class Map(BPFObject):
         k, nk = self._pack_many(keys, self._key_size, "key", self._key)
         if nk == 0:
             return 0
-        n, _ = _sys.map_batch(_sys.BATCH_CMDS[Op.MAP_BATCH_DELETE], Op.MAP_BATCH_DELETE,
-                              self._fd, None, None, k, _sys.ffi_null(), nk, 0, self)
-        return n
+        return _sys.map_delete_batch(self._fd, k, nk, self)
 
     def freeze(self) -> None:
         """Make the map read-only for user space from now on (BPF_MAP_FREEZE). Linux 5.2."""

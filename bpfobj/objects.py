@@ -2,9 +2,9 @@
 
 Owns ``ids(kind)`` and ``programs()``, ``maps()``, ``links()``, ``btfs()``,
 which walk the kernel's ID space (BPF_*_GET_NEXT_ID), open each object
-(BPF_*_GET_FD_BY_ID), read its info and close it again. Imports ``_sys``,
-``_types`` and ``errors``; the object wrappers (``map``, ``prog``, ``link``,
-``btf``) only inside the functions that need them.
+(BPF_*_GET_FD_BY_ID), read its info and close it again: the one ID walk
+(``leak`` and ``cli`` use it too). Imports ``_sys``, ``_types``, ``errors`` and the
+wrappers through ``_any.CLASSES``.
 
 An object can be freed between GET_NEXT_ID naming it and GET_FD_BY_ID opening
 it: GET_FD_BY_ID then answers ENOENT, and the object is skipped. Needs root
@@ -15,28 +15,27 @@ from __future__ import annotations
 
 import errno as _errno
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Optional, TypeVar, Union
+from typing import Any, Optional, TypeVar, Union
 
+from ._any import CLASSES, AnyObject
 from ._internal import syscall as _sys
+from ._internal.fd import FD
 from ._types import ObjType
+from .btf import BTFInfo
 from .errors import BPFError
+from .link import LinkInfo
+from .map import MapInfo
+from .map import read_info as read_map_info
+from .prog import ProgramInfo
 
-if TYPE_CHECKING:
-    from ._internal.fd import FD
-    from .btf import BTFInfo
-    from .link import LinkInfo
-    from .map import MapInfo
-    from .prog import ProgramInfo
-
-__all__ = ["btfs", "from_ids", "ids", "links", "maps", "programs"]
+__all__ = ["btfs", "from_ids", "ids", "links", "maps", "opened", "programs"]
 
 T = TypeVar("T")
 KindLike = Union[ObjType, str]
 
 
-def _kind(kind: KindLike) -> str:
-    value = kind.value if isinstance(kind, ObjType) else ObjType(kind).value
-    return value
+def _kind(kind: KindLike) -> ObjType:
+    return kind if isinstance(kind, ObjType) else ObjType(kind)
 
 
 def ids(kind: KindLike) -> Iterator[int]:
@@ -52,25 +51,22 @@ def ids(kind: KindLike) -> Iterator[int]:
     name = _kind(kind)
     last = 0
     while True:
-        nxt = _sys.get_next_id(name, last)
+        nxt = _sys.get_next_id(name.value, last)
         if nxt is None:
             return
         yield nxt
         last = nxt
 
 
-def _each(kind: str, read: Callable[[FD, str], T],
-          id_list: Optional[Iterable[int]] = None) -> Iterator[T]:
-    """Open each object of ``kind`` by ID, read it with ``read``, close it, yield the result.
+def _walk(kind: ObjType, id_list: Optional[Iterable[int]]) -> Iterator[tuple[str, FD]]:
+    """Open each object of ``kind`` by ID (GET_FD_BY_ID); the one ID walk of the package.
 
-    ``id_list`` defaults to every ID (``ids(kind)``). No descriptor is held
-    between items: each is closed before its result is yielded, so a
-    consumer that stops early leaks nothing.
+    Yields (description, FD): the consumer owns and closes each FD. Objects that
+    vanished since GET_NEXT_ID named them are skipped.
     """
     for obj_id in ids(kind) if id_list is None else id_list:
-        what = f"{kind} id {obj_id}"
         try:
-            fd = _sys.get_fd_by_id(kind, obj_id)
+            fd = _sys.get_fd_by_id(kind.value, obj_id)
         except BPFError as exc:
             if exc.errno == _errno.ENOENT:
                 continue  # freed between GET_NEXT_ID and GET_FD_BY_ID
@@ -79,6 +75,18 @@ def _each(kind: str, read: Callable[[FD, str], T],
                 # settled (bpf_link_by_id answers EAGAIN): not an object yet.
                 continue
             raise
+        yield f"{kind} id {obj_id}", fd
+
+
+def _each(kind: ObjType, read: Callable[[FD, str], T],
+          id_list: Optional[Iterable[int]] = None) -> Iterator[T]:
+    """Open each object of ``kind`` by ID, read it with ``read``, close it, yield the result.
+
+    ``id_list`` defaults to every ID (``ids(kind)``). No descriptor is held
+    between items: each is closed before its result is yielded, so a
+    consumer that stops early leaks nothing.
+    """
+    for what, fd in _walk(kind, id_list):
         try:
             result = read(fd, what)
         finally:
@@ -86,17 +94,30 @@ def _each(kind: str, read: Callable[[FD, str], T],
         yield result
 
 
-def _read_map(fd: FD, what: str) -> MapInfo:
-    # The hot path (systems hold maps by the thousand): one info call on the
-    # descriptor, converted without a Map wrapper.
-    from .map import _map_info
+def opened(kind: KindLike, id_list: Optional[Iterable[int]] = None) -> Iterator[AnyObject]:
+    """Yield every object of this kind, open (a Map, Program, Link or BTF), by ID.
 
-    return _map_info(_sys.parse_map_info(_sys.map_info_bytes(fd, what)))
+    Each object is closed when the next one is asked for, or when the loop ends:
+    ``clone()`` one to keep it. Objects that vanish during the walk are skipped.
+
+    Raises:
+        BPFPermissionError: needs root or CAP_SYS_ADMIN.
+    """
+    name = _kind(kind)
+    cls = CLASSES[name]
+    for what, fd in _walk(name, id_list):
+        with cls._adopting(fd, check_type=False, what=what) as obj:
+            yield obj
 
 
-def _read_with(cls_name: str) -> Callable[[FD, str], Any]:
+def _read_with(kind: ObjType) -> Callable[[FD, str], Any]:
+    if kind is ObjType.MAP:
+        # The hot path (systems hold maps by the thousand): one info call on the
+        # descriptor, converted without a Map wrapper.
+        return read_map_info
+    cls = CLASSES[kind]
+
     def read(fd: FD, what: str) -> Any:
-        cls = _wrapper(cls_name)
         # The wrapper owns a duplicate (closed by ``with``; by _adopting on error);
         # the caller closes ``fd``.
         with cls._adopting(fd.clone(), check_type=False, what=what) as obj:
@@ -104,25 +125,7 @@ def _read_with(cls_name: str) -> Callable[[FD, str], Any]:
     return read
 
 
-def _wrapper(name: str) -> Any:
-    if name == "prog":
-        from .prog import Program
-        return Program
-    if name == "link":
-        from .link import Link
-        return Link
-    from .btf import BTF
-    return BTF
-
-
-_READERS: dict[str, Callable[[FD, str], Any]] = {}
-
-
-def _reader(kind: str) -> Callable[[FD, str], Any]:
-    read = _READERS.get(kind)
-    if read is None:
-        read = _READERS[kind] = _read_map if kind == "map" else _read_with(kind)
-    return read
+_READERS: dict[ObjType, Callable[[FD, str], Any]] = {kind: _read_with(kind) for kind in ObjType}
 
 
 def from_ids(kind: KindLike, id_list: Iterable[int]) -> Iterator[Any]:
@@ -137,7 +140,7 @@ def from_ids(kind: KindLike, id_list: Iterable[int]) -> Iterator[Any]:
         ValueError: an ID outside 0..2**32-1.
     """
     name = _kind(kind)
-    return _each(name, _reader(name), id_list)
+    return _each(name, _READERS[name], id_list)
 
 
 def maps() -> Iterator[MapInfo]:
@@ -148,7 +151,7 @@ def maps() -> Iterator[MapInfo]:
     Raises:
         BPFPermissionError: needs root or CAP_SYS_ADMIN.
     """
-    return _each("map", _read_map)
+    return _each(ObjType.MAP, read_map_info)
 
 
 def programs() -> Iterator[ProgramInfo]:
@@ -159,7 +162,7 @@ def programs() -> Iterator[ProgramInfo]:
     Raises:
         BPFPermissionError: needs root or CAP_SYS_ADMIN.
     """
-    return _each("prog", _reader("prog"))
+    return _each(ObjType.PROG, _READERS[ObjType.PROG])
 
 
 def links() -> Iterator[LinkInfo]:
@@ -170,7 +173,7 @@ def links() -> Iterator[LinkInfo]:
     Raises:
         BPFPermissionError: needs root or CAP_SYS_ADMIN.
     """
-    return _each("link", _reader("link"))
+    return _each(ObjType.LINK, _READERS[ObjType.LINK])
 
 
 def btfs() -> Iterator[BTFInfo]:
@@ -181,4 +184,4 @@ def btfs() -> Iterator[BTFInfo]:
     Raises:
         BPFPermissionError: needs root or CAP_SYS_ADMIN.
     """
-    return _each("btf", _reader("btf"))
+    return _each(ObjType.BTF, _READERS[ObjType.BTF])

@@ -3,8 +3,11 @@
 Owns ``fds(pid)`` (one process's bpf descriptors as ``ProcFD`` records),
 ``holders()`` (for every object, which processes hold it through which
 descriptors: bpftool's "pids", with descriptor numbers), and the pure parsers
-of /proc text they use (``parse_fdinfo``, ``parse_fd_target``, ``fd_record``),
-which raise only ValueError on bad input. Imports ``_types`` and ``errors``.
+of /proc text they use (``parse_fd_target``, ``fd_record``; ``parse_fdinfo`` is
+``_internal.linux``'s, re-exported), which raise only ValueError on bad input.
+``fd_record`` reads the few fdinfo keys it needs by search rather than through
+``parse_fdinfo``: a /proc scan parses thousands of descriptors. Imports ``_types``,
+``errors`` and ``_internal.linux``.
 
 How a descriptor is read: ``readlink /proc/PID/fd/N`` names its kind
 (``anon_inode:bpf-map`` ...) and ``/proc/PID/fdinfo/N`` gives its flags and the
@@ -23,8 +26,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple, Optional, Union
 
+from ._internal.linux import parse_fdinfo
 from ._types import LinkType, MapType, ObjType, ProgramType
-from .errors import BPFPermissionError, Op, ProcessGoneError
+from .errors import BPFError, BPFPermissionError, Op, ProcessGoneError, from_errno
 
 __all__ = [
     "Holder",
@@ -154,43 +158,6 @@ def parse_fd_target(target: str) -> Optional[tuple[Optional[ObjType], str]]:
     if hit is None:
         return None
     return hit[0], hit[2]
-
-
-def parse_fdinfo(data: Union[bytes, str]) -> dict[str, str]:
-    """Parse the text of /proc/PID/fdinfo/N into ``{key: value}``.
-
-    Lines read ``key:<tab>value``; values are kept as text (``flags`` is
-    octal, ``map_flags`` hex, IDs decimal, ``link_type`` a name). Lines that
-    are not ``key: value`` are skipped: kprobe_multi and uprobe_multi links
-    end their fdinfo with a table (a ``cookie  func`` header, one row per
-    probe). Pure.
-
-    Raises:
-        ValueError: bytes that are not text (neither ASCII nor UTF-8).
-    """
-    out: dict[str, str] = {}
-    if isinstance(data, str):
-        data = os.fsencode(data)
-    try:
-        text = data.decode("ascii")
-    except UnicodeDecodeError:
-        # fdinfo of a bpf descriptor is ASCII, except the names some link
-        # types print (tp_name, target_name, path): keep those as UTF-8.
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ValueError(f"fdinfo is not text: {exc}") from None
-    for line in text.split("\n"):
-        if not line:
-            continue  # the text ends with a newline
-        key, sep, value = line.partition(":")
-        # Keys are C identifiers (map_id, prog_tag, ...). A line without one
-        # is a table row of a multi-probe link ("0\t bpf_fentry_test1+0x0/0x10"),
-        # not a field: skip it.
-        if not sep or not key or not key.replace("_", "a").isalnum() or not key.isascii():
-            continue
-        out[key] = value.strip()
-    return out
 
 
 def _field(data: bytes, needle: bytes) -> Optional[bytes]:
@@ -511,9 +478,9 @@ def _reread(name: str, dir_fd: int, info_fd: int) -> Optional[ProcFD]:
     return None
 
 
-def _gone(pid: PidLike, what: str) -> ProcessGoneError:
-    return ProcessGoneError(_errno.ESRCH, f"{Op.PROCFS.value} pid {pid}: {what}",
-                            op=Op.PROCFS, obj=f"pid {pid}", reason=what)
+def _gone(pid: PidLike, what: str) -> BPFError:
+    return from_errno(_errno.ESRCH, Op.PROCFS, f"pid {pid}", reason=what, hint="",
+                      cls=ProcessGoneError)
 
 
 def _alive(base: str) -> bool:
@@ -551,10 +518,9 @@ def fds(pid: PidLike = "self", *, procfs_root: str = "/proc") -> list[ProcFD]:
             raise _gone(pid, "no such process" if not os.path.exists(base) else
                         "the process exited during the scan") from None
         if exc.errno in (_errno.EACCES, _errno.EPERM):
-            raise BPFPermissionError(
-                exc.errno, f"{Op.PROCFS.value} pid {pid}: cannot read {base}/fd (needs root "
-                "or ptrace access to the process)", op=Op.PROCFS, obj=f"pid {pid}",
-                reason="permission denied", filename=f"{base}/fd") from None
+            raise from_errno(exc.errno, Op.PROCFS, f"pid {pid}", f"{base}/fd",
+                             cls=BPFPermissionError, reason="cannot read the descriptor list",
+                             hint="needs root or ptrace access to the process") from None
         raise
     if pid != "self" and (vanished or not out) and not _alive(base):
         # Something vanished, or nothing was found: tell "the process exited"

@@ -10,27 +10,25 @@ from __future__ import annotations
 
 import errno as _errno
 import os
-import sys
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import Any, Optional, Union
 
 from typing_extensions import Buffer, Self
 
+from ._internal import linux
 from ._internal import syscall as _sys
 from ._internal.fd import FD
 from ._object import BPFObject
 from ._types import AttachType, ObjType, ProgramType
-from .errors import BPFError, BPFPermissionError, VerifierError
-
-if TYPE_CHECKING:
-    from .asm import Instructions
+from .asm import Instructions
+from .errors import BPFError, BPFPermissionError, Op, VerifierError, from_errno
 
 __all__ = ["Program", "ProgramInfo", "ProgramSpec", "RunResult", "enable_stats"]
 
 #: Program types whose BPF_PROG_TEST_RUN input is a packet starting with an
 #: Ethernet header: the kernel rejects less than ETH_HLEN (14) bytes with EINVAL.
-#: (SK_SKB and LWT_SEG6LOCAL cannot be test-run at all: 524, NotSupportedError.)
+#: (SK_SKB and LWT_SEG6LOCAL cannot be test-run at all: ENOTSUPP, NotSupportedError.)
 PACKET_TYPES = frozenset({
     ProgramType.SOCKET_FILTER, ProgramType.SCHED_CLS, ProgramType.SCHED_ACT, ProgramType.XDP,
     ProgramType.CGROUP_SKB, ProgramType.LWT_IN, ProgramType.LWT_OUT, ProgramType.LWT_XMIT,
@@ -159,44 +157,31 @@ def _explain_load_error(exc: BPFError, what: str, count: int) -> BPFError:
     Returns ``exc`` itself otherwise.
     """
     if isinstance(exc, VerifierError) and not exc.log.strip() and exc.errno == _errno.E2BIG:
-        return VerifierError(
-            exc.errno, f"program load {what}: too many instructions ({count}; the kernel "
-            "takes at most 1000000, or 4096 without CAP_BPF)", log="", op=exc.op,
-            obj=exc.obj, reason=exc.strerror or "")
+        return from_errno(
+            _errno.E2BIG, Op.PROG_LOAD, what, cls=VerifierError, log="",
+            reason=f"too many instructions ({count}; the kernel takes at most 1000000, or 4096 "
+                   "without CAP_BPF)", hint="")
     if isinstance(exc, VerifierError) and not exc.log.strip():
-        return VerifierError(
-            exc.errno or _errno.EINVAL,
-            f"program load {what}: {os.strerror(exc.errno or _errno.EINVAL).lower()}, "
-            "refused before verification (check the program type, expected_attach_type, "
-            "attach_btf_id and flags)", log="", op=exc.op, obj=exc.obj, reason=exc.strerror or "")
+        err = exc.errno or _errno.EINVAL
+        return from_errno(
+            err, Op.PROG_LOAD, what, cls=VerifierError, log="",
+            reason=f"{os.strerror(err).lower()}, refused before verification",
+            hint="check the program type, expected_attach_type, attach_btf_id and flags")
     if isinstance(exc, BPFPermissionError) and _privileged():
-        return BPFPermissionError(
-            exc.errno or _errno.EPERM,
-            f"program load {what}: operation not permitted, although this process has "
-            "CAP_BPF or CAP_SYS_ADMIN (the kernel refuses this program type or attach type "
-            "here: e.g. LSM programs need the bpf LSM enabled; kernel lockdown)",
-            op=exc.op, obj=exc.obj, reason=exc.strerror or "")
+        return from_errno(
+            _errno.EPERM, Op.PROG_LOAD, what,
+            reason="operation not permitted, although this process has CAP_BPF or "
+                   "CAP_SYS_ADMIN",
+            hint="the kernel refuses this program type or attach type here: e.g. LSM "
+                 "programs need the bpf LSM enabled; kernel lockdown")
     return exc
 
 
-_CAP_SYS_ADMIN = 21
-_CAP_BPF = 39
 
 
 def _privileged() -> bool:
-    """Whether the effective capabilities hold CAP_BPF or CAP_SYS_ADMIN (/proc/self/status)."""
-    try:
-        with open("/proc/self/status", "rb") as f:
-            for line in f:
-                if line.startswith(b"CapEff:"):
-                    caps = int(line.split()[1], 16)
-                    return bool(caps & (1 << _CAP_BPF | 1 << _CAP_SYS_ADMIN))
-    except (OSError, ValueError, IndexError):
-        pass
-    return False
-
-
-_MAP_IDS_FIRST = 32  # ids read in the first info call; more take a second call
+    """Whether the effective capabilities hold CAP_BPF or CAP_SYS_ADMIN."""
+    return linux.has_capability(linux.CAP_BPF, linux.CAP_SYS_ADMIN)
 
 
 class Program(BPFObject):
@@ -209,7 +194,7 @@ class Program(BPFObject):
     verifier_log: str
 
     def _init_from_fd(self, fd: FD) -> None:
-        d = _sys.obj_get_info_by_fd(fd, "struct bpf_prog_info", self._what(fd))
+        d = _sys.prog_info(fd, self._what(fd))
         self._type = _prog_type(d["type"])
         self._name = d["name"]
         self.verifier_log = ""
@@ -275,19 +260,10 @@ class Program(BPFObject):
 
     def info(self) -> ProgramInfo:
         """What the kernel says about the program (BPF_OBJ_GET_INFO_BY_FD), map IDs included."""
-        ids = _sys.new_buffer(4 * _MAP_IDS_FIRST)
-        d = _sys.obj_get_info_by_fd(self._fd, "struct bpf_prog_info", self,
-                                    nr_map_ids=_MAP_IDS_FIRST, map_ids=ids)
-        n = d["nr_map_ids"]
-        if n > _MAP_IDS_FIRST:
-            ids = _sys.new_buffer(4 * n)
-            d = _sys.obj_get_info_by_fd(self._fd, "struct bpf_prog_info", self,
-                                        nr_map_ids=n, map_ids=ids)
-            n = min(n, d["nr_map_ids"])
-        raw_ids = _sys.buffer_bytes(ids, 4 * n)
-        map_ids = tuple(int.from_bytes(raw_ids[i:i + 4], "little") for i in range(0, 4 * n, 4))
+        d = _sys.prog_info(self._fd, self)
+        map_ids = d["map_ids"]
         return ProgramInfo(
-            id=d["id"], type=_prog_type(d["type"]), tag=bytes(d["tag"]).hex(), name=d["name"],
+            id=d["id"], type=_prog_type(d["type"]), tag=d["tag"].hex(), name=d["name"],
             map_ids=map_ids, btf_id=d["btf_id"], created_by_uid=d["created_by_uid"],
             load_time=d["load_time"], run_count=d["run_cnt"], run_time_ns=d["run_time_ns"],
             xlated_len=d["xlated_prog_len"], jited_len=d["jited_prog_len"],
@@ -303,14 +279,7 @@ class Program(BPFObject):
         Map loads read ``map[id:N]``-style: the kernel replaces map fds by map IDs.
         Empty when the kernel hides them (kernel.kptr_restrict, no CAP_SYS_ADMIN).
         """
-        d = _sys.obj_get_info_by_fd(self._fd, "struct bpf_prog_info", self)
-        size = d["xlated_prog_len"]
-        if not size:
-            return b""
-        buf = _sys.new_buffer(size)
-        d = _sys.obj_get_info_by_fd(self._fd, "struct bpf_prog_info", self,
-                                    xlated_prog_len=size, xlated_prog_insns=buf)
-        return _sys.buffer_bytes(buf, min(size, d["xlated_prog_len"]))
+        return _sys.prog_xlated(self._fd, self)
 
     def xlated_call_names(self) -> dict[int, str]:
         """Name the helpers the translated instructions call, as bpftool does.
@@ -329,16 +298,7 @@ class Program(BPFObject):
         empty when the program is interpreted or the addresses are hidden
         (kernel.kptr_restrict).
         """
-        d = _sys.obj_get_info_by_fd(self._fd, "struct bpf_prog_info", self)
-        n = d["nr_jited_ksyms"]
-        if not n:
-            return ()
-        buf = _sys.new_buffer(8 * n)
-        d = _sys.obj_get_info_by_fd(self._fd, "struct bpf_prog_info", self,
-                                    nr_jited_ksyms=n, jited_ksyms=buf)
-        n = min(n, d["nr_jited_ksyms"])
-        raw = _sys.buffer_bytes(buf, 8 * n)
-        return tuple(int.from_bytes(raw[i:i + 8], sys.byteorder) for i in range(0, 8 * n, 8))
+        return _sys.prog_jited_ksyms(self._fd, self)
 
     def xlated(self) -> Instructions:
         """Read the translated instructions (BPF_OBJ_GET_INFO_BY_FD), decoded by ``asm``.
@@ -346,8 +306,6 @@ class Program(BPFObject):
         ``str()`` of the result reads as ``bpftool prog dump xlated`` prints it,
         BPF-to-BPF calls included (named from ``jited_ksyms()``, as bpftool does).
         """
-        from .asm import Instructions
-
         raw = self.xlated_bytes()
         return Instructions.decode(raw, self.jited_ksyms() if raw else ())
 
@@ -369,7 +327,7 @@ class Program(BPFObject):
         Raises:
             ValueError: packet programs need at least 14 bytes (an Ethernet header);
                 repeat must be >= 1 (exactly 1 for RAW_TRACEPOINT and SYSCALL).
-            NotSupportedError: this program type cannot be test-run (EOPNOTSUPP, 524).
+            NotSupportedError: this program type cannot be test-run (EOPNOTSUPP, ENOTSUPP).
             BPFError: the kernel rejected the input (EINVAL).
         """
         data = bytes(memoryview(data))
@@ -406,13 +364,11 @@ class Program(BPFObject):
                              duration_ns=out["duration"], ctx=ctx_out)
 
 
-_KALLSYMS = "/proc/kallsyms"
-
-
-def kernel_call_names(xlated: bytes, kallsyms: str = _KALLSYMS) -> dict[int, str]:
+def kernel_call_names(xlated: bytes, kallsyms: str = linux.KALLSYMS) -> dict[int, str]:
     """Map the ``imm`` of each helper call in translated instructions to its kernel symbol.
 
-    Reads ``kallsyms`` (bytes, once): the address of ``__bpf_call_base`` plus
+    Reads ``kallsyms`` (through ``linux.read_kallsyms``; the cached copy for the
+    default path): the address of ``__bpf_call_base`` plus
     ``imm`` is the helper's address. Calls whose address has no symbol, and all
     of them when the addresses read as zero (kernel.kptr_restrict), are left out.
     """
@@ -423,31 +379,17 @@ def kernel_call_names(xlated: bytes, kallsyms: str = _KALLSYMS) -> dict[int, str
             imms.add(int.from_bytes(xlated[i + 4:i + 8], "little", signed=True))
     if not imms:
         return {}
-    try:
-        with open(kallsyms, "rb") as f:
-            text = f.read()
-    except OSError:
-        return {}
-    at = text.find(b" __bpf_call_base\n")
-    if at < 0:
-        return {}
-    line = text[text.rfind(b"\n", 0, at) + 1:at]
-    base = int(line.split()[0], 16)
-    if base == 0:
+    syms = linux.kallsyms() if kallsyms == linux.KALLSYMS else linux.read_kallsyms(kallsyms)
+    if not syms.base:
         return {}
     names = {}
     for imm in imms:
-        key = b"%016x " % ((base + imm) % 2**64)
-        if text.startswith(key):
-            pos = 0
-        else:
-            pos = text.find(b"\n" + key)
-            if pos < 0:
-                continue
-            pos += 1
-        fields = text[pos:text.find(b"\n", pos)].split()
-        if len(fields) >= 3:
-            names[imm] = fields[2].decode("ascii", "replace")
+        name = syms.names.get((syms.base + imm) % 2**64)
+        if name is None and kallsyms == linux.KALLSYMS:
+            # a symbol loaded after the cached read (a new module): read again
+            name = linux.kallsyms(refresh=True).names.get((syms.base + imm) % 2**64)
+        if name is not None:
+            names[imm] = name
     return names
 
 

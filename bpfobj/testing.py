@@ -12,11 +12,11 @@ describe what leaked; pytest only when pytest loads this module as a plugin.
 from __future__ import annotations
 
 import gc
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from . import procfs
 from ._types import ObjType
 
 __all__ = ["FDLeakChecker", "LeakedFD", "bpf_fds", "describe_fd", "no_fd_leaks"]
@@ -42,36 +42,7 @@ def bpf_fds() -> dict[int, tuple[ObjType, int]]:
     no descriptor. The object ID tells a descriptor closed and reopened under
     the same number apart from the one that was there before.
     """
-    try:
-        from . import procfs
-    except ImportError:  # procfs not built yet: read /proc/self directly
-        return _scan_self()
     return {p.fd: (p.type, p.id) for p in procfs.fds("self") if isinstance(p.type, ObjType)}
-
-
-_ID_KEYS = {ObjType.MAP: "map_id", ObjType.PROG: "prog_id", ObjType.LINK: "link_id",
-            ObjType.BTF: "btf_id"}
-
-
-def _scan_self() -> dict[int, tuple[ObjType, int]]:
-    from ._types import ANON_INODE_TYPES
-
-    out: dict[int, tuple[ObjType, int]] = {}
-    for name in os.listdir("/proc/self/fd"):
-        try:
-            kind = ANON_INODE_TYPES.get(os.readlink(f"/proc/self/fd/{name}"))
-            if kind is None:
-                continue
-            with open(f"/proc/self/fdinfo/{name}", "rb") as f:
-                text = f.read().decode()
-        except OSError:  # closed meanwhile (the listing's own descriptor, another thread)
-            continue
-        key = _ID_KEYS[kind] + ":"
-        for line in text.splitlines():
-            if line.startswith(key):
-                out[int(name)] = (kind, int(line[len(key):]))
-                break
-    return out
 
 
 def describe_fd(raw: int, kind: ObjType) -> str:
@@ -80,30 +51,15 @@ def describe_fd(raw: int, kind: ObjType) -> str:
     Opens a duplicate of ``raw`` for BPF_OBJ_GET_INFO_BY_FD and closes it again;
     returns "" when the object cannot be described (closed meanwhile).
     """
+    # Imported here: pytest loads this module as a plugin in every run of a project that
+    # installs bpfobj, and the wrappers need the compiled module; bpf_fds() does not.
+    from ._any import CLASSES
+
     try:
-        if kind is ObjType.MAP:
-            from .map import Map
-
-            with Map.new_from_fd(raw) as m:
-                return str(m.info())
-        if kind is ObjType.PROG:
-            from .prog import Program
-
-            with Program.new_from_fd(raw) as p:
-                return str(p.info())
-        if kind is ObjType.LINK:
-            from .link import Link
-
-            with Link.new_from_fd(raw) as lk:
-                return str(lk.info())
-        if kind is ObjType.BTF:
-            from .btf import BTF
-
-            with BTF.new_from_fd(raw) as b:
-                return str(b.info())
-    except (OSError, ImportError, ValueError):
+        with CLASSES[kind].new_from_fd(raw) as obj:
+            return str(obj.info())
+    except (OSError, ValueError):
         return ""
-    return ""  # pragma: no cover - every ObjType is handled above
 
 
 class FDLeakChecker:

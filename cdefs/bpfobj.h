@@ -41,6 +41,52 @@ int bpfobj_pidfd_getfd(int pidfd, int targetfd, unsigned int flags);
 long long bpfobj_statfs_type(const char *path);
 #define BPFOBJ_BPF_FS_MAGIC ...
 
+/* -- the close guard ---------------------------------------------------------
+ * One slot per FD object, named by its index in a table kept in C. A call
+ * that passes the slot's number to the kernel enters the slot (one more call
+ * in flight), makes its system call and leaves; close() marks the slot
+ * closing, so no call enters any more, and the number is closed by whoever is
+ * last: close() itself when nothing is in flight, else the last call to
+ * leave. So a number is never freed (and handed to the next open) while a
+ * call may still pass it to the kernel. A slot index is reused only after
+ * bpfobj_slot_release(), which the FD's finalizer calls when no call can hold
+ * it any more. Every call on a closing slot returns BPFOBJ_ECLOSED. */
+#define BPFOBJ_ECLOSED ...
+
+/* A slot holding fd: its index, or -ENOMEM. */
+int bpfobj_slot_new(int fd);
+/* Close (when still open) and free the slot; 1 when it was still open. */
+int bpfobj_slot_release(int slot);
+/* The number, with the call counted in flight; BPFOBJ_ECLOSED once closing. */
+int bpfobj_slot_enter(int slot);
+/* End a call; closes the number when it is the last one out after a close. */
+void bpfobj_slot_leave(int slot);
+/* 1: closed now; 0: calls in flight, the last one out closes it;
+ * -1: closed or disowned before. */
+int bpfobj_slot_close(int slot);
+/* Give the number up (nobody closes it); BPFOBJ_ECLOSED once closing. */
+int bpfobj_slot_disown(int slot);
+/* Test only: 0 turns the guard off in this process (calls pass the number
+ * without counting, close() closes at once), to show what it prevents. */
+void bpfobj_set_close_guard(int on);
+
+/* The hot calls, each one C call: enter, system call(s), leave. */
+int bpfobj_slot_map_elem(int slot, int cmd, const char *key, char *value, __u64 flags);
+/* BPF_MAP_GET_NEXT_KEY up to max times from key (NULL: the first), writing the
+ * keys back to back into out; *n is how many. 0, or -errno (-ENOENT: the map
+ * ended after *n keys). */
+int bpfobj_slot_map_next_keys(int slot, const char *key, char *out, __u32 key_size,
+                              __u32 max, __u32 *n);
+int bpfobj_slot_map_batch(int slot, int cmd, const char *in_batch, char *out_batch,
+                          char *keys, char *values, __u32 *count, __u64 elem_flags);
+/* BPF_OBJ_GET_INFO_BY_FD for a map, then /proc/self/fdinfo/N: fdinfo[0] is its
+ * "frozen:" and fdinfo[1] its "memlock:" (-1 when absent or unreadable);
+ * a NULL fdinfo skips the read. */
+int bpfobj_slot_map_info(int slot, struct bpf_map_info *info, long long *fdinfo);
+/* fcntl(F_DUPFD_CLOEXEC, 1) of the slot's number into a new slot:
+ * (new slot << 32) | new number, or -errno, or BPFOBJ_ECLOSED. */
+long long bpfobj_slot_dup(int slot);
+
 /* renameat2(AT_FDCWD, oldpath, AT_FDCWD, newpath, RENAME_NOREPLACE): 0 or -errno.
  * Moves a pin on bpffs without ever replacing an existing one. */
 int bpfobj_rename_noreplace(const char *oldpath, const char *newpath);

@@ -117,6 +117,17 @@ def no_leaked_fds() -> Iterator[None]:
         pytest.fail("descriptors leaked by this module: " + ", ".join(described), pytrace=False)
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under BPFOBJ_REQUIRE_KERNEL=1 nothing skips: a skip from anywhere (a marker, a
+    plugin, pytest.skip in a helper) is reported as a failure."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if REQUIRE_KERNEL and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under BPFOBJ_REQUIRE_KERNEL=1: {report.longrepr}"
+
+
 @pytest.fixture(scope="session")
 def bpftool() -> str:
     """Path of bpftool; skipped when missing (required under BPFOBJ_REQUIRE_KERNEL=1)."""

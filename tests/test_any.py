@@ -91,7 +91,7 @@ def test_new_from_fd_returns_the_right_class(objs: dict[str, object], kind: str)
     finally:
         os.close(raw)
     # ... and the other way round: the caller closing its own leaves ours working.
-    raw = os.dup(obj.fd)  # type: ignore[attr-defined]
+    raw = os.dup(obj.fd)
     again = bpfobj.new_from_fd(raw)
     os.close(raw)
     try:
@@ -157,7 +157,7 @@ def test_new_from_fd_errors() -> None:
     before = open_fds()
     r, w = os.pipe()
     try:
-        with pytest.raises(ObjectTypeError, match=f"fd {r} is a non-bpf file"):
+        with pytest.raises(ObjectTypeError, match=f"dup fd {r}: is a non-bpf file"):
             bpfobj.new_from_fd(r)
     finally:
         os.close(r)

@@ -9,13 +9,14 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
 
 from bpfobj import (
     Link,
     Map,
+    MapInfo,
     MapSpec,
     MapType,
     NotBPFFSError,
@@ -162,7 +163,7 @@ def test_a_process_in_another_mount_namespace(tmp_path: object) -> None:
         got = list(bpffs_mod.walk(m.reachable))
         assert [(p.path, p.type, p.id) for p in got] == [
             (os.path.join(m.reachable, "d 🐝", "ns map"), ObjType.MAP, map_id)]
-        assert got[0].info.name == "ns_map"
+        assert isinstance(got[0].info, MapInfo) and got[0].info.name == "ns_map"
     finally:
         for f in (child.stdin, child.stdout):
             if f is not None:
@@ -181,7 +182,7 @@ def test_walk_nested_dirs_odd_names_and_kinds(pin_dir: str, prog: Program) -> No
     nested = os.path.join(pin_dir, "a", "🚀 b", "c")
     os.makedirs(nested)
     os.mkdir(os.path.join(pin_dir, "empty"))
-    made = {}
+    made: dict[str, tuple[ObjType, bpffs_mod.PinnedInfo]] = {}
     with Map.create(_spec("walk_a")) as a, Map.create(MapSpec(MapType.ARRAY, 4, 4, 2)) as b, \
             Link.attach_raw_tracepoint(prog, "sched_switch") as lk:
         for i, name in enumerate(ODD_NAMES):
@@ -197,9 +198,9 @@ def test_walk_nested_dirs_odd_names_and_kinds(pin_dir: str, prog: Program) -> No
         got = list(bpffs_mod.walk(pin_dir))
     assert {p.path: (p.type, p.info) for p in got} == made
     assert len(got) == len(made)
-    assert all(p.id == p.info.id for p in got)
+    assert all(p.info is not None and p.id == p.info.id for p in got)
     # A directory's pins first, then its subdirectories, each by name: os.walk's order.
-    want = []
+    want: list[str] = []
     for where, dirs, files in os.walk(pin_dir):
         dirs.sort()
         want.extend(os.path.join(where, f) for f in sorted(files))
@@ -253,6 +254,7 @@ def test_walk_holds_no_descriptor_between_items(pin_dir: str) -> None:
         b.pin(os.path.join(pin_dir, "b"))
         before = open_fds()
         it = bpffs_mod.walk(pin_dir)
+        assert isinstance(it, Generator)
         first = next(it)
         assert first.path.endswith("/a") and open_fds() == before
         assert next(it).path.endswith("/b") and open_fds() == before

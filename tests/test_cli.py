@@ -25,10 +25,6 @@ from .test_leak import brute_fds, start_child  # noqa: F401 - start_child is a f
 
 pytestmark = pytest.mark.usefixtures("kernel")
 
-# The analyser's /proc, bpffs and enumeration layers; until they exist these tests cannot run.
-for _mod in ("bpfobj.procfs", "bpfobj.bpffs", "bpfobj.objects"):
-    pytest.importorskip(_mod, reason=f"{_mod} is not built yet")
-
 
 @pytest.fixture(autouse=True)
 def _each_test_closes_what_it_opens(no_fd_leaks: object) -> None:

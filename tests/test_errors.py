@@ -21,7 +21,10 @@ from bpfobj import (
     NotBPFFSError,
     NotSupportedError,
     UpdateFlags,
+    bpffs,
+    leak,
 )
+from bpfobj.errors import ENOTSUPP, NOT_BPFFS_ERRNO
 
 pytestmark = pytest.mark.usefixtures("kernel")
 
@@ -68,7 +71,7 @@ def test_pin_outside_bpffs(m: Map) -> None:
         with pytest.raises(NotBPFFSError) as info:
             m.pin(path)
     e = info.value
-    assert isinstance(e, OSError) and e.errno == errno.EPERM and e.filename == path
+    assert isinstance(e, OSError) and e.errno == NOT_BPFFS_ERRNO and e.filename == path
     assert "not on a bpffs mount" in str(e) and "mount -t bpf" in str(e)
     assert str(e).startswith(f"pin Hash(counts)#{m.fd} ")
 
@@ -77,7 +80,7 @@ def test_map_type_not_supported() -> None:
     with Map.create(MapSpec(MapType.ARRAY, 4, 4, 1)) as a:
         with pytest.raises(NotSupportedError) as info:
             a.lookup_and_delete(0)
-    assert info.value.errno in (errno.EOPNOTSUPP, 524)
+    assert info.value.errno in (errno.EOPNOTSUPP, ENOTSUPP)
     assert "Unknown error" not in str(info.value) and "this map type" in str(info.value)
 
 
@@ -87,3 +90,22 @@ def test_create_einval_names_the_spec() -> None:
     assert info.value.errno == errno.EINVAL
     assert str(info.value).startswith(
         "map create Hash(keySize=0, valueSize=4, maxEntries=1, flags=0): invalid map attributes")
+
+
+def test_not_bpffs_errno_is_one_for_pin_get_and_walk(m: Map) -> None:
+    """The kernel says EPERM for a pin and EACCES/EINVAL for a get: one condition, one errno."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "x")
+        open(path, "w").close()
+        errs: list[NotBPFFSError] = []
+        for call in (lambda: m.pin(os.path.join(tmp, "y")), lambda: Map.load_pinned(path),
+                     lambda: list(bpffs.walk(tmp)), lambda: leak.analyze(os.getpid(), bpffs=tmp)):
+            with pytest.raises(NotBPFFSError) as info:
+                call()
+            errs.append(info.value)
+    assert {e.errno for e in errs} == {NOT_BPFFS_ERRNO}
+    assert [str(e).split(" ", 2)[:2] for e in errs] == [
+        ["pin", "Hash(counts)#" + str(m.fd)], ["load", "pinned"], ["walk", "bpffs"],
+        ["leak", "analysis"]]
+    assert [e.op.value if e.op else "" for e in errs] == [
+        "pin", "load pinned", "walk bpffs", "leak analysis"]

@@ -204,13 +204,12 @@ def test_eq_is_identity(pipe: tuple[int, int]) -> None:
 def test_close_during_borrow_is_deferred(pipe: tuple[int, int]) -> None:
     fd = FD.dup(pipe[0])
     raw = fd.raw
-    before = FD.deferred_closes
     with fd.borrow() as b1:
         with fd.borrow() as b2:
             assert b1 == b2 == raw
-            fd.close()
+            assert fd.close() is False  # left to the last borrow out
             assert fd.closed and is_open(raw)  # still borrowed twice
-            assert FD.deferred_closes == before + 1
+            assert fd.close() is True  # idempotent: nothing more to do
             with pytest.raises(ClosedError):  # no new borrow once closed
                 with fd.borrow():
                     pass
@@ -262,3 +261,38 @@ def test_close_racing_borrows_never_frees_a_borrowed_number(pipe: tuple[int, int
     finally:
         sys.setswitchinterval(old_interval)
     assert not errors, errors[:3]
+
+
+def test_disown_during_borrow_leaves_the_number_open(pipe: tuple[int, int]) -> None:
+    fd = FD.dup(pipe[0])
+    with fd.borrow() as raw:
+        assert fd.disown() == raw  # given up while a call is in flight
+    # the call left, and did not close what is now the caller's
+    try:
+        assert is_open(raw) and ino(raw) == ino(pipe[0])
+    finally:
+        os.close(raw)
+
+
+def test_a_slot_is_reused_only_after_its_fd_is_gone(pipe: tuple[int, int]) -> None:
+    """The guard's slot (in C) outlives close(): a stale FD never reaches another's number."""
+    old = FD.dup(pipe[0])
+    slot = old.slot
+    old.close()
+    fresh = [FD.dup(pipe[0]) for _ in range(8)]
+    try:
+        assert slot not in {f.slot for f in fresh}  # the closed FD still holds its slot
+        with pytest.raises(ClosedError):
+            with old.borrow():
+                pass
+        assert old.closed
+        with pytest.raises(ClosedError):
+            old.clone()
+        del old
+        gc.collect()
+        again = FD.dup(pipe[0])  # now the slot is free for the next FD
+        assert again.slot == slot
+        again.close()
+    finally:
+        for f in fresh:
+            f.close()

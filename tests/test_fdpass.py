@@ -18,8 +18,9 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -112,7 +113,7 @@ class Child:
         finally:
             theirs.close()
 
-    def finish(self) -> dict[str, object]:
+    def finish(self) -> dict[str, Any]:
         """Wait for the child; its JSON reply (the last stdout line)."""
         try:
             out, err = self.proc.communicate(timeout=TIMEOUT)
@@ -134,8 +135,11 @@ class Child:
         self.sock.close()
 
 
+Spawn = Callable[..., Child]
+
+
 @pytest.fixture
-def spawn() -> Iterator[object]:
+def spawn() -> Iterator[Spawn]:
     children: list[Child] = []
 
     def start(script: str, sock_type: int = socket.SOCK_SEQPACKET, **kw: bool) -> Child:
@@ -163,7 +167,7 @@ def _cloexec(raw: int) -> bool:
 
 
 @pytest.mark.parametrize("kind", SOCK_TYPES)
-def test_round_trip_both_ways(spawn, kind: str) -> None:
+def test_round_trip_both_ways(spawn: Spawn, kind: str) -> None:
     """Each side reads what the other wrote; each side's object outlives the other's."""
     child = spawn("""
         data, objs = fdpass.recv(sock, max_objs=1)
@@ -190,14 +194,14 @@ def test_round_trip_both_ways(spawn, kind: str) -> None:
             assert theirs.info().id == res["mine"]
             assert _u64(theirs.lookup(7)) == 77
             assert _cloexec(theirs.fd)
-        assert bytes.fromhex(res["data"]) == b"from parent \x00\xff"  # type: ignore[arg-type]
+        assert bytes.fromhex(res["data"]) == b"from parent \x00\xff"
         assert res["seen"] == 100 and res["kind"] == "Map" and res["cloexec"] is True
         assert res["id"] == m.info().id
         assert _u64(m.lookup(2)) == 200
 
 
 @pytest.mark.parametrize("kind", SOCK_TYPES)
-def test_many_messages_keep_their_boundaries(spawn, kind: str) -> None:
+def test_many_messages_keep_their_boundaries(spawn: Spawn, kind: str) -> None:
     child = spawn("""
         out = []
         for i in range(5):
@@ -215,7 +219,7 @@ def test_many_messages_keep_their_boundaries(spawn, kind: str) -> None:
     assert res["out"] == [[d.hex(), n] for d, n in sent]
 
 
-def test_object_survives_sender_exit(spawn) -> None:
+def test_object_survives_sender_exit(spawn: Spawn) -> None:
     child = spawn("""
         m = Map.create(SPEC)
         for k in range(10):
@@ -235,7 +239,7 @@ def test_object_survives_sender_exit(spawn) -> None:
             k: k * k for k in range(10)}
 
 
-def test_mixed_types_in_one_message(spawn) -> None:
+def test_mixed_types_in_one_message(spawn: Spawn) -> None:
     from bpfobj import BTF, Link, Program  # noqa: F401 - the wrappers must exist
 
     child = spawn("""
@@ -256,7 +260,7 @@ def test_mixed_types_in_one_message(spawn) -> None:
         assert ids[:4] == res["ids"] == json.loads(data)
         assert ids[4] == ids[0]
         assert objs[0].fd != objs[4].fd  # two descriptors of one map
-        assert _u64(objs[0].lookup(1)) == 11
+        assert isinstance(objs[0], Map) and _u64(objs[0].lookup(1)) == 11
         assert all(_cloexec(o.fd) for o in objs)
     finally:
         for o in objs:
@@ -267,7 +271,7 @@ def test_mixed_types_in_one_message(spawn) -> None:
 
 
 @pytest.mark.parametrize("kind", SOCK_TYPES)
-def test_truncated_message_closes_all_and_stream_stays_in_step(spawn, kind: str) -> None:
+def test_truncated_message_closes_all_and_stream_stays_in_step(spawn: Spawn, kind: str) -> None:
     child = spawn("""
         before = nfds()
         try:
@@ -289,7 +293,7 @@ def test_truncated_message_closes_all_and_stream_stays_in_step(spawn, kind: str)
         fdpass.send(child.sock, [m, m], b"two")
     assert open_fds() == before
     res = child.finish()
-    name, err, message = res["err"]  # type: ignore[misc]
+    name, err, message = res["err"]
     assert name == "BPFError" and err == errno.EMSGSIZE
     assert "more than max_objs=2 descriptors" in message
     assert res["before"] == res["after_error"] == res["after"]
@@ -297,7 +301,7 @@ def test_truncated_message_closes_all_and_stream_stays_in_step(spawn, kind: str)
 
 
 @pytest.mark.parametrize("kind", SOCK_TYPES)
-def test_truncation_on_the_receiving_parent(spawn, kind: str) -> None:
+def test_truncation_on_the_receiving_parent(spawn: Spawn, kind: str) -> None:
     child = spawn("""
         before = nfds()
         m = Map.create(SPEC)
@@ -315,7 +319,7 @@ def test_truncation_on_the_receiving_parent(spawn, kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", SOCK_TYPES)
-def test_non_bpf_descriptor_closes_every_descriptor(spawn, kind: str) -> None:
+def test_non_bpf_descriptor_closes_every_descriptor(spawn: Spawn, kind: str) -> None:
     """A raw send_fds of a map and a pipe: ObjectTypeError, and both copies closed."""
     child = spawn("""
         before = nfds()
@@ -344,7 +348,7 @@ def test_non_bpf_descriptor_closes_every_descriptor(spawn, kind: str) -> None:
     assert res["before"] == res["after"]
 
 
-def test_non_bpf_descriptor_before_bad_framing_on_stream(spawn) -> None:
+def test_non_bpf_descriptor_before_bad_framing_on_stream(spawn: Spawn) -> None:
     child = spawn("""
         r, w = os.pipe()
         socket.send_fds(sock, [b"not a frame"], [r])
@@ -357,7 +361,7 @@ def test_non_bpf_descriptor_before_bad_framing_on_stream(spawn) -> None:
     child.finish()
 
 
-def test_received_descriptors_are_cloexec_and_never_fd0(spawn) -> None:
+def test_received_descriptors_are_cloexec_and_never_fd0(spawn: Spawn) -> None:
     child = spawn("""
         try:
             os.fstat(0)
@@ -380,7 +384,7 @@ def test_received_descriptors_are_cloexec_and_never_fd0(spawn) -> None:
         fdpass.send(child.sock, [m, m, m])
         res = child.finish()
     assert res["stdin_open"] is False  # the kernel's lowest free number was 0
-    assert 0 not in res["fds"]  # type: ignore[operator]
+    assert 0 not in res["fds"]
     assert res["cloexec"] == [True, True, True]
     assert res["fd0"] is False  # and 0 was not left open either
 
@@ -388,8 +392,11 @@ def test_received_descriptors_are_cloexec_and_never_fd0(spawn) -> None:
 # -- errors without a child --------------------------------------------------------------
 
 
+Pair = tuple[socket.socket, socket.socket]
+
+
 @pytest.fixture
-def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+def pair() -> Iterator[Pair]:
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     a.settimeout(TIMEOUT)
     b.settimeout(TIMEOUT)
@@ -397,7 +404,7 @@ def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
         yield a, b
 
 
-def test_sending_a_closed_object_fails_before_the_syscall(pair) -> None:
+def test_sending_a_closed_object_fails_before_the_syscall(pair: Pair) -> None:
     a, b = pair
     with Map.create(SPEC) as m:
         gone = m.clone()
@@ -410,7 +417,7 @@ def test_sending_a_closed_object_fails_before_the_syscall(pair) -> None:
         b.recv(100)  # nothing was sent
 
 
-def test_send_checks_its_arguments(pair) -> None:
+def test_send_checks_its_arguments(pair: Pair) -> None:
     a, _b = pair
     with Map.create(SPEC) as m:
         with pytest.raises(ValueError, match="nothing to send"):
@@ -430,7 +437,7 @@ def test_send_checks_its_arguments(pair) -> None:
             fdpass.recv(a, max_objs=254)
 
 
-def test_send_to_a_closed_peer_is_a_bpf_error(pair) -> None:
+def test_send_to_a_closed_peer_is_a_bpf_error(pair: Pair) -> None:
     a, b = pair
     b.close()
     with Map.create(SPEC) as m, pytest.raises(BPFError, match="the peer closed its end") as info:
@@ -530,14 +537,14 @@ def test_stream_message_larger_than_the_socket_buffer() -> None:
         a.settimeout(TIMEOUT)
         b.settimeout(TIMEOUT)
         big = os.urandom(3 << 20)
-        got: list[object] = []
+        got: list[tuple[bytes, list[Any]]] = []
         t = threading.Thread(target=lambda: got.append(fdpass.recv(b, max_size=len(big))),
                              daemon=True)
         t.start()
         fdpass.send(a, m, big)  # partly sent, the rest follows the descriptors
         fdpass.send(a, m, b"next")
         t.join(TIMEOUT)
-        data, objs = got[0]  # type: ignore[misc]
+        data, objs = got[0]
         assert data == big and len(objs) == 1
         objs[0].close()
         data, (o,) = fdpass.recv(b)
@@ -545,7 +552,7 @@ def test_stream_message_larger_than_the_socket_buffer() -> None:
         assert data == b"next"
 
 
-def test_close_racing_send_never_sends_a_recycled_number(pair) -> None:
+def test_close_racing_send_never_sends_a_recycled_number(pair: Pair) -> None:
     """Threads close maps while another sends them: each send sends the map or raises."""
     a, b = pair
     stop = threading.Event()

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 
 import pytest
 
@@ -58,7 +59,7 @@ def test_fork_child_uses_and_closes_its_copies_only() -> None:
         if pid == 0:  # child: use, change, close, and forget a second map
             code = 1
             try:
-                if int.from_bytes(m.lookup(1), "little") == 10:  # type: ignore[arg-type]
+                if int.from_bytes(m.lookup(1), "little") == 10:
                     m.update(1, 20)
                     m.close()
                     forgotten = m.clone() if not m.closed else Map.create(SPEC)
@@ -157,7 +158,7 @@ def test_emfile_is_a_clear_error_and_nothing_is_half_made(pin_dir: str) -> None:
             except OSError as exc:
                 assert exc.errno == errno.EMFILE
                 break
-        attempts = {
+        attempts: dict[str, Callable[[], object]] = {
             "create": lambda: Map.create(SPEC),
             "new_from_fd": lambda: Map.new_from_fd(keep.fd),
             "clone": keep.clone,

@@ -56,7 +56,10 @@ def test_churning_target_never_mixes_descriptors_and_objects(bpffs: str) -> None
     proc = _start(CHURN)
     try:
         assert proc.stdout is not None
-        stable = dict(tuple(map(int, pair.split(":"))) for pair in proc.stdout.readline().split())
+        stable: dict[int, int] = {}
+        for pair in proc.stdout.readline().split():
+            fd_s, _, id_s = pair.partition(":")
+            stable[int(fd_s)] = int(id_s)
         rounds = 0
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline:

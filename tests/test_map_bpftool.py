@@ -102,8 +102,10 @@ def test_dump_equals_items(bpftool: str, any_map: Map) -> None:
     percpu = any_map.type in (MapType.PERCPU_HASH, MapType.PERCPU_ARRAY, MapType.LRU_PERCPU_HASH)
     for i in range(5):
         value = bytes(range(i, i + 12))
-        any_map.update(i, [value[c % 12:] + value[:c % 12] for c in range(ncpu)] if percpu
-                       else value)
+        if percpu:
+            any_map.update_percpu(i, [value[c % 12:] + value[:c % 12] for c in range(ncpu)])
+        else:
+            any_map.update(i, value)
     ours = dict(any_map.items())
     theirs: dict[bytes, Any] = {}
     for entry in dump(bpftool, any_map.info().id):

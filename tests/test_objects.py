@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
@@ -113,9 +112,9 @@ while True:
 def test_walk_tolerates_maps_vanishing_meanwhile() -> None:
     """Maps created and closed by another process during the walks never make them fail.
 
-    The other process runs on the other CPU without our GIL: within a few
-    hundred milliseconds some of its maps vanish between GET_NEXT_ID and
-    GET_FD_BY_ID of a walk (a few dozen times on 2 CPUs).
+    The other process runs on the other CPU without our GIL: over a hundred
+    walks some of its maps vanish between GET_NEXT_ID and GET_FD_BY_ID of a
+    walk (a few dozen times on 2 CPUs).
     """
     with Map.create(_spec("objs_keep")) as keep:
         keep_id = keep.info().id
@@ -123,12 +122,8 @@ def test_walk_tolerates_maps_vanishing_meanwhile() -> None:
                                  text=True)
         try:
             assert child.stdout is not None and child.stdout.readline() == "go\n"
-            walks = 0
-            deadline = time.monotonic() + 0.3
-            while time.monotonic() < deadline:
+            for _ in range(100):  # a count, not a time: the machine may be busy
                 assert keep_id in {i.id for i in objects.maps()}
-                walks += 1
-            assert walks > 100
         finally:
             child.kill()
             child.wait()
@@ -141,6 +136,7 @@ def test_stopping_early_leaks_nothing() -> None:
         it = objects.maps()
         first: Any = next(it)
         assert first.id > 0
+        assert isinstance(it, Generator)
         it.close()  # the module's fd-leak check fails if a descriptor stayed open
 
 

@@ -17,6 +17,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -55,7 +56,7 @@ HOLDER = """
 
 
 @pytest.fixture
-def holder() -> Iterator[tuple[Child, dict]]:
+def holder() -> Iterator[tuple[Child, dict[str, Any]]]:
     child = Child(HOLDER)
     try:
         info = json.loads(child.sock.recv(4096))
@@ -68,7 +69,7 @@ def _cloexec(raw: int) -> bool:
     return bool(fcntl.fcntl(raw, fcntl.F_GETFD) & fcntl.FD_CLOEXEC)
 
 
-def test_copies_a_map_a_program_a_link_and_btf(holder) -> None:
+def test_copies_a_map_a_program_a_link_and_btf(holder: tuple[Child, dict[str, Any]]) -> None:
     child, info = holder
     pid = info["pid"]
     m = Map.new_from_pidfd(pid, info["map"]["fd"])
@@ -99,7 +100,7 @@ def _u64(value: object) -> int:
 
 
 @pytest.mark.parametrize("want", CLASSES)
-def test_descriptor_of_another_kind(holder, want: str) -> None:
+def test_descriptor_of_another_kind(holder: tuple[Child, dict[str, Any]], want: str) -> None:
     _child, info = holder
     pid = info["pid"]
     before = open_fds()
@@ -110,17 +111,17 @@ def test_descriptor_of_another_kind(holder, want: str) -> None:
         with pytest.raises(ObjectTypeError) as exc:
             CLASSES[want].new_from_pidfd(pid, raw)
         message = str(exc.value)
-        assert f"pid {pid} fd {raw} is a " in message, message
+        assert f"pid {pid} fd {raw}: is a " in message, message
         assert message.endswith(f"not a {KIND_NAMES[want]}"), message
         assert KIND_NAMES[got].replace("-", "") in message.replace("_", "").replace("-", "")
     # fd 0 of the child is /dev/null: not a bpf object at all
-    with pytest.raises(ObjectTypeError, match=rf"pid {pid} fd 0 is a non-bpf file"):
+    with pytest.raises(ObjectTypeError, match=rf"pid {pid} fd 0: is a non-bpf file"):
         CLASSES[want].new_from_pidfd(pid, 0)
     assert open_fds() == before
 
 
 @pytest.mark.parametrize("want", CLASSES)
-def test_missing_descriptor(holder, want: str) -> None:
+def test_missing_descriptor(holder: tuple[Child, dict[str, Any]], want: str) -> None:
     _child, info = holder
     pid = info["pid"]
     before = open_fds()

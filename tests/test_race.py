@@ -5,18 +5,24 @@ replace; meanwhile new maps are created on purpose so that the kernel hands
 out the numbers just freed. Each map holds its own marker value at key 0: a
 lookup that ran on a recycled descriptor would read another map's marker, an
 update would write this map's marker into another map. Either is caught.
+
+The guard itself is C (a slot per FD, see cdefs/bpfobj.c). The same race run
+with the guard turned off (in a child process, by the test-only switch) must
+catch a recycled number within seconds: that is what the guard prevents, and
+what shows this test can fail.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 
 import pytest
 
-from bpfobj import ClosedError, Map, MapSpec, MapType
-from bpfobj._internal.fd import FD
+from bpfobj import BPFError, ClosedError, Map, MapSpec, MapType
 
 pytestmark = pytest.mark.usefixtures("kernel")
 
@@ -29,7 +35,8 @@ def _new_map(marker: int) -> Map:
     return m
 
 
-def run_race(seconds: float, workers: int = 8, slots: int = 4) -> dict[str, int]:
+def run_race(seconds: float, workers: int = 8, slots: int = 4,
+             stop_at_first: bool = False) -> dict[str, int]:
     lock = threading.Lock()
     next_marker = [1]
     table: list[tuple[Map, int]] = []
@@ -38,7 +45,8 @@ def run_race(seconds: float, workers: int = 8, slots: int = 4) -> dict[str, int]
         table.append((_new_map(next_marker[0]), next_marker[0]))
         next_marker[0] += 1
     stop = threading.Event()
-    stats = {"reads": 0, "writes": 0, "closed_errors": 0, "replacements": 0, "mismatches": 0}
+    stats = {"reads": 0, "writes": 0, "closed_errors": 0, "replacements": 0, "mismatches": 0,
+             "deferred_closes": 0}
     problems: list[str] = []
 
     def worker(seed: int) -> None:
@@ -48,14 +56,22 @@ def run_race(seconds: float, workers: int = 8, slots: int = 4) -> dict[str, int]
             i = (i + 1) % slots
             m, marker = table[i]
             try:
-                got = int.from_bytes(m.lookup(0), "little")  # type: ignore[arg-type]
+                got = int.from_bytes(m.lookup(0), "little")
                 reads += 1
                 if got != marker:
                     problems.append(f"read {got} from the map of marker {marker}")
+                    if stop_at_first:
+                        stop.set()
                 m.update(0, marker)
                 writes += 1
             except ClosedError:
                 closed += 1
+            except BPFError as exc:
+                # EBADF: a number passed to the kernel after it was freed; any
+                # other error here is just as wrong.
+                problems.append(f"the map of marker {marker}: {exc}")
+                if stop_at_first:
+                    stop.set()
         with lock:
             stats["reads"] += reads
             stats["writes"] += writes
@@ -70,7 +86,9 @@ def run_race(seconds: float, workers: int = 8, slots: int = 4) -> dict[str, int]
                 next_marker[0] += 1
             old, _old_marker = table[j]
             # Close first, then create: the new map is likely to get the old number.
-            old.close()
+            # FD.close() says False when calls were in flight and the last of
+            # them closes the number: the window this test is about was hit.
+            deferred = not old._fd.close()
             retired.append(old)
             fresh = _new_map(marker)
             table[j] = (fresh, marker)
@@ -78,24 +96,25 @@ def run_race(seconds: float, workers: int = 8, slots: int = 4) -> dict[str, int]
             Map.create(SPEC).close()
             with lock:
                 stats["replacements"] += 1
+                stats["deferred_closes"] += deferred
 
-    before = FD.deferred_closes
     threads = [threading.Thread(target=worker, args=(k,)) for k in range(workers)]
     threads += [threading.Thread(target=replacer) for _ in range(2)]
     for t in threads:
         t.start()
-    time.sleep(seconds)
+    stop.wait(seconds)
     stop.set()
     for t in threads:
         t.join()
     for m, marker in table:
         # The maps that survived must still hold their own marker.
-        got = int.from_bytes(m.lookup(0), "little")  # type: ignore[arg-type]
+        got = int.from_bytes(m.lookup(0), "little")
         if got != marker:
             problems.append(f"map of marker {marker} ends holding {got}")
         m.close()
-    stats["deferred_closes"] = FD.deferred_closes - before
     stats["mismatches"] = len(problems)
+    if stop_at_first:
+        return stats
     assert not problems, problems[:5]
     return stats
 
@@ -131,3 +150,27 @@ def test_borrow_holds_off_close_until_the_call_ends() -> None:
     # The borrow ended: the last one out closed the number.
     with pytest.raises(OSError):
         os.fstat(number)
+
+
+# The child of the unguarded run: the same race with the close guard off; it
+# prints its stats as soon as a recycled number was caught (or time is up).
+UNGUARDED = """
+import sys
+from bpfobj._internal import syscall
+from tests.test_race import run_race
+syscall._disable_close_guard_for_tests()
+print(run_race(float(sys.argv[1]), stop_at_first=True))
+"""
+
+
+def test_without_the_guard_a_recycled_number_is_caught_within_seconds() -> None:
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    t0 = time.monotonic()
+    res = subprocess.run([sys.executable, "-c", UNGUARDED, "20"], cwd=root,
+                         capture_output=True, text=True, timeout=60, check=False)
+    took = time.monotonic() - t0
+    assert res.returncode == 0, res.stderr[-2000:]
+    stats = eval(res.stdout.strip().splitlines()[-1])  # a dict of ints, printed by the child
+    print("unguarded race stats:", stats, f"{took:.1f} s")
+    assert stats["mismatches"] > 0, stats
+    assert stats["deferred_closes"] == 0  # unguarded, close() never waits

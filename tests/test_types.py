@@ -9,6 +9,7 @@ import struct
 import subprocess
 import time
 from collections.abc import Iterator
+from enum import IntEnum
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ RETURN_1 = bytes([0xB7, 0, 0, 0, 1, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0])  # r0 =
     ("BPF_MAP_TYPE_", MapType), ("BPF_PROG_TYPE_", ProgramType),
     ("BPF_LINK_TYPE_", LinkType), ("BPF_FUNC_", HelperFunc),
 ])
-def test_enums_cover_every_compiled_constant(prefix: str, enum: type) -> None:
+def test_enums_cover_every_compiled_constant(prefix: str, enum: type[IntEnum]) -> None:
     for name, value in _sys.constants(prefix).items():
         member = enum(value)  # aliases (..._DEPRECATED) resolve to their canonical member
         if not name.endswith("_DEPRECATED"):
@@ -60,7 +61,7 @@ def test_map_type_names() -> None:
     assert str(MapType.LRU_PERCPU_HASH) == "LRUCPUHash"
     assert MapType.LRU_PERCPU_HASH.kernel_name == "lru_percpu_hash"
     assert str(MapType.ARRAY_OF_MAPS) == "ArrayOfMaps"
-    assert MapType.HASH == 1 and MapType.ARRAY == 2
+    assert int(MapType.HASH) == 1 and int(MapType.ARRAY) == 2
     for t in MapType:
         assert str(t) and str(t)[0].isupper() and " " not in str(t)
         assert t.kernel_name == t.name.lower()
@@ -73,7 +74,7 @@ def test_program_and_other_names() -> None:
     assert ProgramType.SCHED_CLS.kernel_name == "sched_cls"
     assert AttachType.CGROUP_INET_INGRESS.kernel_name == "cgroup_inet_ingress"
     assert LinkType.TCX.kernel_name == "tcx"
-    assert HelperFunc.map_lookup_elem == 1
+    assert int(HelperFunc.map_lookup_elem) == 1
     for t in ProgramType:
         assert str(t) and str(t)[0].isupper()
     assert len({str(t) for t in ProgramType}) == len(ProgramType)
@@ -132,7 +133,7 @@ def test_fd_type_of_every_kind(netns: FD) -> None:
             # fresh from BPF_LINK_CREATE the kernel names it with an underscore
             assert os.readlink(f"/proc/self/fd/{link.raw}") == "anon_inode:bpf_link"
             assert fd_type(link) is ObjType.LINK
-            link_id = _sys.obj_get_info_by_fd(link, "struct bpf_link_info", "link")["id"]
+            link_id = _sys.link_info(link, "link")[0]["id"]
             with _sys.get_fd_by_id("link", link_id) as again:
                 # reopened by ID it reads bpf-link, with a dash
                 assert os.readlink(f"/proc/self/fd/{again.raw}") == "anon_inode:bpf-link"

@@ -1,7 +1,7 @@
 """FD: the one owner of a raw file descriptor.
 
 Owns every descriptor bpfobj creates, receives or duplicates. A leaf below
-``_sys``: imports only the stdlib and ``errors``.
+``syscall``: imports only the stdlib and ``errors``.
 
 Rules it keeps:
 - everything it holds is close-on-exec;
@@ -13,24 +13,28 @@ Rules it keeps:
   it. Without that, a lookup could run on whatever object the kernel gave the
   recycled number to next.
 
-The in-flight guard is two list operations (``append``/``pop``), each atomic
-under the GIL, and a one-element "token" list whose ``pop`` elects exactly
-one closer. ``_sys`` inlines the same protocol on its hot paths.
+That close guard exists once, in C (cdefs/bpfobj.c): each FD owns a slot
+holding its number, an atomic count of calls in flight and a closing flag.
+``syscall`` passes the slot to its C calls, each of which enters the slot,
+makes the system call and leaves it; ``borrow()`` is the same protocol for a
+call that needs the number in Python. To this module a slot is an index into
+that C table, made and operated by the functions ``syscall`` installs with
+``use_slots()`` when it is imported. The FD's finalizer releases its slot:
+only then, when no call can hold the FD any more, may the index be reused.
 """
 
 from __future__ import annotations
 
 import errno as _errno
 import fcntl
-import os
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Optional
+from typing import Any, Optional
 
 from typing_extensions import Self
 
-from bpfobj.errors import ClosedError, Op, from_errno
+from bpfobj.errors import Op, closed, from_errno
 
 __all__ = ["FD"]
 
@@ -42,18 +46,17 @@ class FD:
     ``FD.dup(raw)`` (own a duplicate; ``raw`` stays the caller's).
     """
 
-    __slots__ = ("_raw", "_num", "_inflight", "_token", "__weakref__")
-
-    #: How many close() calls found calls in flight and left the close to
-    #: them (a statistic for tests of close racing use; not thread-exact).
-    deferred_closes = 0
+    __slots__ = ("_raw", "_slot", "__weakref__")
 
     def __init__(self, raw: int) -> None:
-        # Private: use adopt() or dup(). ``raw`` must already be >= 1 and cloexec.
-        self._num = raw
+        # Private: use adopt() or dup(). ``raw`` must already be >= 1 and cloexec;
+        # it is ours from here on (closed if no slot can be had).
+        slot = _slot_new(raw)
+        if slot < 0:
+            _close(raw)
+            raise MemoryError("bpfobj: no slot for a descriptor")
+        self._slot = slot
         self._raw = raw
-        self._inflight: list[None] = []
-        self._token: list[bool] = [True]
 
     # -- construction ---------------------------------------------------------
 
@@ -68,12 +71,10 @@ class FD:
         if raw == 0:
             # A syscall returned 0 because stdin was closed. Holding it would
             # let a later open() of stdin alias a bpf object. Move it.
-            try:
-                moved = fcntl.fcntl(0, fcntl.F_DUPFD_CLOEXEC, 1)
-            except OSError as exc:
-                os.close(0)
-                raise from_errno(exc.errno or _errno.EBADF, Op.DUP, "fd 0") from exc
-            os.close(0)
+            moved = _dup_cloexec(0)
+            _close(0)
+            if moved < 0:
+                raise from_errno(-moved, Op.DUP, "fd 0")
             raw = moved
         return cls(raw)
 
@@ -90,10 +91,9 @@ class FD:
         if not isinstance(raw, int) or isinstance(raw, bool):
             # fcntl would also take an object with fileno() (or True as fd 1).
             raise TypeError(f"a descriptor must be an int, not {type(raw).__name__}")
-        try:
-            new = _dup_cloexec(raw)
-        except (ValueError, OverflowError) as exc:  # negative, or too large for an int
-            raise from_errno(_errno.EBADF, Op.DUP, f"fd {raw!r}") from exc
+        if not 0 <= raw < 2**31:
+            raise from_errno(_errno.EBADF, Op.DUP, f"fd {raw!r}")
+        new = _dup_cloexec(raw)
         if new < 0:
             raise from_errno(-new, Op.DUP, f"fd {raw}")
         return cls(new)
@@ -105,26 +105,14 @@ class FD:
             ClosedError: this FD is closed.
             BPFError: no descriptor is free (EMFILE).
         """
-        # borrow()'s protocol, inlined: a generator context manager costs more
-        # than the dup itself.
-        inflight = self._inflight
-        inflight.append(None)
-        try:
-            raw = self._raw
-            if raw < 0:
-                raise ClosedError(_errno.EBADF, f"{Op.DUP.value} fd: object is closed",
-                                  op=Op.DUP, obj="", reason="object is closed")
-            new = _dup_cloexec(raw)
-            if new < 0:
-                raise from_errno(-new, Op.DUP, f"fd {raw}")
-        finally:
-            inflight.pop()
-            if self._raw < 0 and not inflight:
-                self._reap()
+        both = _slot_dup(self._slot)  # enter, dup, leave, a new slot: one C call
+        if both < 0:
+            if both == _ECLOSED:
+                raise closed(Op.DUP, "fd")
+            raise from_errno(-both, Op.DUP, f"fd {self._raw}")
         fd = _new_fd(FD)
-        fd._num = fd._raw = new
-        fd._inflight = []
-        fd._token = [True]
+        fd._slot = both >> 32
+        fd._raw = both & 0xFFFFFFFF
         return fd
 
     # -- use --------------------------------------------------------------------
@@ -138,11 +126,16 @@ class FD:
     def closed(self) -> bool:
         return self._raw < 0
 
+    @property
+    def slot(self) -> int:
+        """The close guard's slot: an index for ``syscall``'s C calls."""
+        return self._slot
+
     def fileno(self) -> int:
         """The descriptor number (for select(), os.fstat, ...); ClosedError once closed."""
         raw = self._raw
         if raw < 0:
-            raise ClosedError(_errno.EBADF, "descriptor is closed", reason="descriptor is closed")
+            raise closed(Op.FILENO, "fd")
         return raw
 
     @contextmanager
@@ -152,40 +145,25 @@ class FD:
         Raises:
             ClosedError: the FD was closed before the call started.
         """
-        inflight = self._inflight
-        inflight.append(None)
+        slot = self._slot
+        raw = _slot_enter(slot)
+        if raw < 0:
+            raise closed(op, obj or "fd")
         try:
-            raw = self._raw
-            if raw < 0:
-                raise ClosedError(
-                    _errno.EBADF, f"{op.value} {obj or 'fd'}: object is closed".replace("  ", " "),
-                    op=op, obj=str(obj), reason="object is closed")
             yield raw
         finally:
-            inflight.pop()
-            if self._raw < 0 and not inflight:
-                self._reap()
+            _slot_leave(slot)
 
     # -- end of life ------------------------------------------------------------
 
-    def close(self) -> None:
-        """Close the descriptor; idempotent. Calls in flight on other threads finish first."""
-        if self._raw < 0:
-            return
-        self._raw = -1
-        if not self._inflight:
-            self._reap()
-        else:
-            # Another thread is inside a call with this number: it closes it.
-            FD.deferred_closes += 1
+    def close(self) -> bool:
+        """Close the descriptor; idempotent. Calls in flight on other threads finish first.
 
-    def _reap(self) -> None:
-        # Exactly one caller gets the token and closes the number.
-        try:
-            self._token.pop()
-        except IndexError:
-            return
-        _close(self._num)  # an error (EINTR, EIO) still frees the number on Linux
+        Returns False when calls were in flight on other threads (the last of
+        them closes the number as it leaves), True otherwise (closed now or before).
+        """
+        self._raw = -1
+        return _slot_close(self._slot) != 0
 
     def disown(self) -> int:
         """Give up ownership: return the number, which the caller must close.
@@ -193,14 +171,11 @@ class FD:
         Raises:
             ClosedError: already closed or disowned.
         """
-        try:
-            self._token.pop()
-        except IndexError:
-            raise ClosedError(
-                _errno.EBADF, "disown: descriptor is closed", reason="descriptor is closed"
-            ) from None
+        raw = _slot_disown(self._slot)
+        if raw < 0:
+            raise closed(Op.DISOWN, "fd")
         self._raw = -1
-        return self._num
+        return raw
 
     def __enter__(self) -> Self:
         return self
@@ -211,16 +186,16 @@ class FD:
     def __del__(self) -> None:
         # A finalizer for the forgotten. __del__ rather than weakref.finalize:
         # it costs nothing at creation, which matters for clone()+close().
-        token = getattr(self, "_token", None)
-        if token:
-            try:
-                warnings.warn(
-                    f"bpfobj: unclosed descriptor {self._num}", ResourceWarning, stacklevel=1
-                )
-            except Exception:  # interpreter shutdown
-                pass
-            self._raw = -1
-            self._reap()
+        # Nothing can use the slot any more: close what is still open, free the slot.
+        slot = getattr(self, "_slot", -1)
+        if slot < 0:
+            return
+        try:
+            if _slot_release(slot) > 0:
+                warnings.warn(f"bpfobj: unclosed descriptor {self._raw}", ResourceWarning,
+                              stacklevel=1)
+        except Exception:  # interpreter shutdown: the module's globals may be gone
+            pass
 
     def __repr__(self) -> str:
         return f"FD({self._raw})" if self._raw >= 0 else "FD(closed)"
@@ -234,34 +209,65 @@ class FD:
 _new_fd = object.__new__
 
 
-def _fcntl_dup_cloexec(raw: int) -> int:
-    """fcntl(raw, F_DUPFD_CLOEXEC, 1): the new number, or -errno."""
-    try:
-        return fcntl.fcntl(raw, fcntl.F_DUPFD_CLOEXEC, 1)
-    except OSError as exc:
-        return -(exc.errno or _errno.EBADF)
+def _install() -> None:
+    # The slot operations are syscall's C helpers, installed when it is
+    # imported; syscall imports this module, so that import waits for first use.
+    from . import syscall  # noqa: F401  (a real cycle: syscall imports fd)
 
 
-def _os_close(raw: int) -> int:
-    """close(raw): 0, or -errno."""
-    try:
-        os.close(raw)
-    except OSError as exc:
-        return -(exc.errno or _errno.EBADF)
-    return 0
+def _slot_new_first(raw: int) -> int:
+    _install()
+    return _slot_new(raw)
 
 
-# How FD duplicates and closes. ``_sys`` installs its C helpers (same
-# contract: a number or -errno, no exception) with use_helpers(), which saves
-# a third of the cost of clone()+close(); these stdlib versions serve until then.
-_dup_cloexec: Callable[[int], int] = _fcntl_dup_cloexec
-_close: Callable[[int], int] = _os_close
+def _dup_cloexec_first(raw: int) -> int:
+    _install()
+    return _dup_cloexec(raw)
 
 
-def use_helpers(dup_cloexec: Callable[[int], int], close: Callable[[int], int]) -> None:
-    """Make FD duplicate and close with these (each returns a number or 0, or -errno)."""
-    global _dup_cloexec, _close
-    _dup_cloexec, _close = dup_cloexec, close
+def _close_first(raw: int) -> int:
+    _install()
+    return _close(raw)
+
+
+def _not_installed(*args: Any) -> Any:
+    raise RuntimeError("bpfobj: the close guard's C helpers are not installed")
+
+
+# The operations on slots and numbers (see use_slots). Each returns a number,
+# or -errno, or _ECLOSED, and never raises.
+_slot_new: Callable[[int], int] = _slot_new_first
+_slot_dup: Callable[[int], int] = _not_installed
+_slot_enter: Callable[[int], int] = _not_installed
+_slot_leave: Callable[[int], None] = _not_installed
+_slot_close: Callable[[int], int] = _not_installed
+_slot_disown: Callable[[int], int] = _not_installed
+_slot_release: Callable[[int], int] = _not_installed
+_dup_cloexec: Callable[[int], int] = _dup_cloexec_first
+_close: Callable[[int], int] = _close_first
+_ECLOSED = -65536
+
+
+def use_slots(*, new: Callable[[int], int], dup: Callable[[int], int],
+              enter: Callable[[int], int], leave: Callable[[int], None],
+              close: Callable[[int], int], disown: Callable[[int], int],
+              release: Callable[[int], int], dup_cloexec: Callable[[int], int],
+              close_raw: Callable[[int], int], eclosed: int) -> None:
+    """Install the close guard's slot operations (``syscall`` does, at import).
+
+    ``new(raw)`` makes a slot holding ``raw`` (its index, or -errno); ``dup(slot)``
+    duplicates the slot's number into a new slot (``slot << 32 | number``,
+    -errno or ``eclosed``); ``enter``/``leave`` bracket a call (enter returns
+    the number or ``eclosed``); ``close`` answers 1 (closed now), 0 (left to
+    the last call in flight) or -1 (closed before); ``disown`` gives the
+    number up; ``release`` closes what is open and frees the slot (1: it was
+    open). ``dup_cloexec``/``close_raw`` work on bare numbers.
+    """
+    global _slot_new, _slot_dup, _slot_enter, _slot_leave, _slot_close
+    global _slot_disown, _slot_release, _dup_cloexec, _close, _ECLOSED
+    _slot_new, _slot_dup, _slot_enter, _slot_leave = new, dup, enter, leave
+    _slot_close, _slot_disown, _slot_release = close, disown, release
+    _dup_cloexec, _close, _ECLOSED = dup_cloexec, close_raw, eclosed
 
 
 def fd_flags(raw: int) -> Optional[int]:

@@ -10,9 +10,13 @@ The C helpers in cdefs/bpfobj.c return ``-errno`` and retry EINTR, so no
 function here reads ``ffi.errno``. BPF_PROG_LOAD is also retried on EAGAIN
 (the verifier can be interrupted by a signal).
 
-Calls that pass a descriptor number to the kernel use FD's in-flight guard
-(see fd.py) so that a concurrent close never lets them act on a recycled
-number.
+Calls that pass a descriptor number to the kernel go through FD's close
+guard, which lives in C (cdefs/bpfobj.c, see fd.py): the hot calls (map
+elements, key walks, batches, map info, clone) are each one C call that
+enters the FD's slot, makes the syscall and leaves it; every other call uses
+``_call(fd, op, obj, fn, *args)`` or ``fd.borrow()``, which bracket it with
+the same slot's enter and leave. So a concurrent close never lets a call act
+on a recycled number.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import os
 import signal
 import struct
 from collections.abc import Callable, Iterator
-from typing import Any, Optional, Union
+from typing import Any, Optional
 
 from typing_extensions import Buffer
 
@@ -39,15 +43,19 @@ from bpfobj.errors import (
     from_errno,
 )
 
+from . import consts as _consts
 from . import fd as _fd_module
+from . import linux
 from .fd import FD
+
+_COMPILED = "bpfobj._bpfobj_cffi"
 
 try:
     from bpfobj._bpfobj_cffi import ffi, lib
 except ImportError as exc:  # pragma: no cover - a broken install
     raise ImportError(
         "bpfobj's compiled module is missing; rebuild it with `pip install -e .` "
-        f"(or reinstall bpfobj): {exc}"
+        f"(or reinstall bpfobj): {exc}", name=_COMPILED
     ) from exc
 
 
@@ -56,17 +64,45 @@ def _verify_package_version() -> None:
     if built != _version.__version__:
         raise ImportError(
             f"bpfobj's compiled module was built for version {built}, but the package is "
-            f"{_version.__version__}; rebuild it with `pip install -e .` or reinstall bpfobj"
-        )
+            f"{_version.__version__}; rebuild it with `pip install -e .` or reinstall bpfobj",
+            name=_COMPILED)
+
+
+def _verify_consts() -> None:
+    """The generated constants (consts.py: the enums and asm use them) must be the compiled ones."""
+    stale = sorted(name for name, value in _consts.VALUES.items()
+                   if getattr(lib, name, None) != value)
+    if stale:
+        shown = ", ".join(f"{n}={_consts.VALUES[n]} (compiled {getattr(lib, n, 'missing')})"
+                          for n in stale[:3])
+        raise ImportError(
+            f"bpfobj's constants disagree with its compiled module: {shown}"
+            f"{' ...' if len(stale) > 3 else ''}; run `python3 tools/gen_consts.py` after "
+            "changing cdefs/bpf.h and rebuild with `pip install -e .`", name=_COMPILED)
 
 
 _verify_package_version()
+_verify_consts()
 
-# FD duplicates and closes through our C helpers: no exception object on the
-# way back, and a third less time for clone()+close() than fcntl/os.close.
-_fd_module.use_helpers(lib.bpfobj_dup_cloexec, lib.bpfobj_close)
+# FD makes its close-guard slots, duplicates and closes through our C helpers
+# (cdefs/bpfobj.c): see fd.py. A slot is an index into a table kept in C.
+_ECLOSED: int = lib.BPFOBJ_ECLOSED
+_slot_enter = lib.bpfobj_slot_enter
+_slot_leave = lib.bpfobj_slot_leave
 
-Key = Union[bytes, Any]  # bytes, or cdata from ffi.from_buffer
+_fd_module.use_slots(
+    new=lib.bpfobj_slot_new, dup=lib.bpfobj_slot_dup, enter=_slot_enter, leave=_slot_leave,
+    close=lib.bpfobj_slot_close, disown=lib.bpfobj_slot_disown,
+    release=lib.bpfobj_slot_release, dup_cloexec=lib.bpfobj_dup_cloexec,
+    close_raw=lib.bpfobj_close, eclosed=_ECLOSED)
+
+
+def _disable_close_guard_for_tests() -> None:
+    """Turn the close guard off in this process, for good: calls pass the number
+    without counting, and close() frees it at once. Only tests/test_race.py
+    uses it (in a child process) to show the failure the guard prevents."""
+    lib.bpfobj_set_close_guard(0)
+
 
 ATTR_SIZE: int = lib.BPFOBJ_BPF_ATTR_SIZE
 
@@ -86,66 +122,45 @@ def const(name: str) -> int:
 
 # -- generic helpers ----------------------------------------------------------
 
-_map_elem = lib.bpfobj_map_elem
-_map_batch = lib.bpfobj_map_batch
+_slot_elem = lib.bpfobj_slot_map_elem
+_slot_next_keys = lib.bpfobj_slot_map_next_keys
+_slot_batch = lib.bpfobj_slot_map_batch
 _info_by_fd = lib.bpfobj_obj_get_info_by_fd
+_slot_map_info = lib.bpfobj_slot_map_info
 _new = ffi.new
-_from_buffer = ffi.from_buffer
 _unpack = ffi.unpack
-
-BPF_MAP_LOOKUP_ELEM: int = lib.BPF_MAP_LOOKUP_ELEM
-BPF_MAP_UPDATE_ELEM: int = lib.BPF_MAP_UPDATE_ELEM
-BPF_MAP_DELETE_ELEM: int = lib.BPF_MAP_DELETE_ELEM
-BPF_MAP_LOOKUP_AND_DELETE_ELEM: int = lib.BPF_MAP_LOOKUP_AND_DELETE_ELEM
-BPF_MAP_GET_NEXT_KEY: int = lib.BPF_MAP_GET_NEXT_KEY
-
-
-def new_buffer(size: int) -> Any:
-    """A zeroed C buffer of ``size`` bytes (owned by the returned cdata)."""
-    return _new("char[]", size)
-
-
-#: Copy the first ``size`` bytes of a buffer from ``new_buffer``: ``buffer_bytes(buf, size)``.
-#: (ffi.unpack itself: no Python frame on the element paths.)
-buffer_bytes: Callable[[Any, int], bytes] = _unpack
-
-
+_from_buffer = ffi.from_buffer
 NULL: Any = ffi.NULL
 
-
-def ffi_null() -> Any:
-    """The NULL pointer, for an absent key or value."""
-    return NULL
-
-
-def ffi_buffer(ptr: Any, size: int) -> bytes:
-    """Copy ``size`` bytes from a C pointer or a ``from_buffer`` cdata."""
-    return bytes(ffi.buffer(ptr, size))
-
-
-def as_c(data: Buffer) -> Key:
-    """A pointer the C helpers accept: bytes go as they are, other buffers by address."""
-    if type(data) is bytes:
-        return data
-    return _from_buffer(data)
+_LOOKUP: int = lib.BPF_MAP_LOOKUP_ELEM
+_UPDATE: int = lib.BPF_MAP_UPDATE_ELEM
+_DELETE: int = lib.BPF_MAP_DELETE_ELEM
+_LOOKUP_AND_DELETE: int = lib.BPF_MAP_LOOKUP_AND_DELETE_ELEM
+_GET_NEXT_KEY: int = lib.BPF_MAP_GET_NEXT_KEY
 
 
 def _call(fd: FD, op: Op, obj: object, fn: Callable[..., int], *args: Any) -> int:
-    """Run ``fn(raw, *args)`` under fd's in-flight guard; raise on -errno."""
-    inflight = fd._inflight
-    inflight.append(None)
+    """Run ``fn(raw, *args)`` inside fd's close guard; raise on -errno.
+
+    The guard is the C slot's (enter, call, leave): a close() meanwhile
+    waits for this call to leave before the number is freed.
+    """
+    slot = fd._slot
+    raw = _slot_enter(slot)
+    if raw < 0:
+        raise closed(op, obj)
     try:
-        raw = fd._raw
-        if raw < 0:
-            raise closed(op, obj)
         rc = fn(raw, *args)
     finally:
-        inflight.pop()
-        if fd._raw < 0 and not inflight:
-            fd._reap()
+        _slot_leave(slot)
     if rc < 0:
         raise from_errno(-rc, op, obj)
     return rc
+
+
+def _fail(rc: int, op: Op, obj: object) -> BPFError:
+    """The error for a slot call's negative result (closed, or -errno)."""
+    return closed(op, obj) if rc == _ECLOSED else from_errno(-rc, op, obj)
 
 
 def _adopt(rc: int, op: Op, obj: object, path: Optional[str] = None) -> FD:
@@ -249,203 +264,214 @@ def _borrow_opt(fd: Optional[FD]) -> Any:
     return _NoFD() if fd is None else fd.borrow()
 
 
-def map_elem(cmd: int, op: Op, fd: FD, key: Any, value: Any, flags: int, obj: object) -> int:
-    """BPF_MAP_{LOOKUP,UPDATE,DELETE,LOOKUP_AND_DELETE}_ELEM or GET_NEXT_KEY.
+# Element calls: the map's key and value sizes are checked by the caller (Map);
+# keys and values are bytes (a key of None: NULL, for maps without keys). Each
+# is one C call that enters fd's close guard, makes the syscall and leaves.
 
-    ``key``/``value`` are bytes or C buffers of the map's exact sizes (checked
-    by the caller); ``value`` is written for lookups. Returns 0, raises on error.
-    """
-    inflight = fd._inflight
-    inflight.append(None)
-    try:
-        raw = fd._raw
-        if raw < 0:
-            raise closed(op, obj)
-        rc: int = _map_elem(cmd, raw, key, value, flags)
-    finally:
-        inflight.pop()
-        if fd._raw < 0 and not inflight:
-            fd._reap()
+
+def map_update(fd: FD, key: Optional[bytes], value: bytes, flags: int, obj: object) -> None:
+    """BPF_MAP_UPDATE_ELEM (for QUEUE and STACK, key None: push)."""
+    rc: int = _slot_elem(fd._slot, _UPDATE, NULL if key is None else key, value, flags)
     if rc < 0:
-        raise from_errno(-rc, op, obj)
-    return rc
+        raise _fail(rc, Op.MAP_UPDATE, obj)
 
 
-# Value buffers for lookups, by size. A call pops one (or makes one) and puts
-# it back when done: list.pop/append are atomic under the GIL, so two threads
-# never write into the same buffer, even though the cffi call releases the GIL.
-_buffer_pools: dict[int, list[Any]] = {}
+def map_delete(fd: FD, key: bytes, obj: object) -> None:
+    """BPF_MAP_DELETE_ELEM; KeyNotFoundError when the key is absent."""
+    rc: int = _slot_elem(fd._slot, _DELETE, key, NULL, 0)
+    if rc < 0:
+        raise _fail(rc, Op.MAP_DELETE, obj)
 
 
-def map_lookup(cmd: int, op: Op, fd: FD, key: Any, size: int, flags: int, obj: object) -> bytes:
-    """BPF_MAP_LOOKUP_ELEM or LOOKUP_AND_DELETE_ELEM: the value, ``size`` bytes.
+# Value buffers for lookups, by size: (C view, memoryview) of one bytearray.
+# A call pops one (or makes one) and puts it back when done: list.pop/append
+# are atomic under the GIL, so two threads never write into the same buffer,
+# even though the cffi call releases the GIL. memoryview.tobytes() is the
+# cheapest copy out (a third of ffi.unpack's cost).
+# (A plain list: list.pop on a list subclass costs a tenth of a lookup more.)
+ValuePool = list[tuple[Any, memoryview]]
+_buffer_pools: dict[int, ValuePool] = {}
 
-    ``key`` is bytes or a C buffer of the map's key size (checked by the
-    caller). The value goes through a pooled C buffer; the result is a fresh
-    bytes object. Raises on error (KeyNotFoundError for ENOENT).
-    """
+
+def value_pool(size: int) -> ValuePool:
+    """The pool of lookup buffers of ``size`` bytes, for ``map_lookup``."""
     pool = _buffer_pools.get(size)
     if pool is None:
         pool = _buffer_pools.setdefault(size, [])
+    return pool
+
+
+def _value_buffer(size: int) -> tuple[Any, memoryview]:
+    data = bytearray(size)
+    return _from_buffer(data), memoryview(data)
+
+
+def map_lookup(fd: FD, key: Optional[bytes], pool: ValuePool, size: int, flags: int,
+               obj: object) -> bytes:
+    """BPF_MAP_LOOKUP_ELEM: the value, ``size`` bytes (key None: peek a QUEUE/STACK).
+
+    ``pool`` is ``value_pool(size)`` of the map's value size (per-CPU: all
+    CPUs', padded); the caller keeps it, which saves a dict lookup per call.
+    Raises KeyNotFoundError for ENOENT.
+    """
     try:
-        buf = pool.pop()
+        entry = pool.pop()
     except IndexError:
-        buf = _new("char[]", size)
-    inflight = fd._inflight
-    inflight.append(None)
-    try:
-        raw = fd._raw
-        if raw < 0:
-            raise closed(op, obj)
-        rc: int = _map_elem(cmd, raw, key, buf, flags)
-    finally:
-        inflight.pop()
-        if fd._raw < 0 and not inflight:
-            fd._reap()
+        entry = _value_buffer(size)
+    rc: int = _slot_elem(fd._slot, _LOOKUP, NULL if key is None else key, entry[0], flags)
     if rc < 0:
-        pool.append(buf)
-        raise from_errno(-rc, op, obj)
-    value: bytes = _unpack(buf, size)
-    pool.append(buf)
+        pool.append(entry)
+        raise _fail(rc, Op.MAP_LOOKUP, obj)
+    value: bytes = entry[1].tobytes()
+    pool.append(entry)
     return value
 
 
-def map_get_next_key(fd: FD, key: Any, next_key: Any, obj: object) -> bool:
-    """BPF_MAP_GET_NEXT_KEY into ``next_key``; False at the end of the map."""
-    inflight = fd._inflight
-    inflight.append(None)
-    try:
-        raw = fd._raw
-        if raw < 0:
-            raise closed(Op.MAP_NEXT_KEY, obj)
-        rc: int = _map_elem(BPF_MAP_GET_NEXT_KEY, raw, key, next_key, 0)
-    finally:
-        inflight.pop()
-        if fd._raw < 0 and not inflight:
-            fd._reap()
+def map_lookup_and_delete(fd: FD, key: Optional[bytes], size: int, obj: object) -> bytes:
+    """BPF_MAP_LOOKUP_AND_DELETE_ELEM: the value, ``size`` bytes (key None: pop)."""
+    buf = _new("char[]", size)
+    rc: int = _slot_elem(fd._slot, _LOOKUP_AND_DELETE, NULL if key is None else key, buf, 0)
     if rc < 0:
-        if rc == -_errno.ENOENT:
-            return False
-        raise from_errno(-rc, Op.MAP_NEXT_KEY, obj)
-    return True
+        raise _fail(rc, Op.MAP_LOOKUP_AND_DELETE, obj)
+    value: bytes = _unpack(buf, size)
+    return value
 
 
-def map_next_key(fd: FD, key: Any, size: int, obj: object) -> Optional[bytes]:
-    """BPF_MAP_GET_NEXT_KEY: the key after ``key`` (NULL: the first), None at the end.
+def map_next_key(fd: FD, key: Optional[bytes], size: int, obj: object) -> Optional[bytes]:
+    """BPF_MAP_GET_NEXT_KEY: the key after ``key`` (None: the first), None at the end.
 
-    ``size`` is the map's key size; the result goes through a pooled buffer.
+    ``size`` is the map's key size.
     """
-    pool = _buffer_pools.get(size)
-    if pool is None:
-        pool = _buffer_pools.setdefault(size, [])
-    try:
-        buf = pool.pop()
-    except IndexError:
-        buf = _new("char[]", size)
-    inflight = fd._inflight
-    inflight.append(None)
-    try:
-        raw = fd._raw
-        if raw < 0:
-            raise closed(Op.MAP_NEXT_KEY, obj)
-        rc: int = _map_elem(BPF_MAP_GET_NEXT_KEY, raw, key, buf, 0)
-    finally:
-        inflight.pop()
-        if fd._raw < 0 and not inflight:
-            fd._reap()
+    buf = _new("char[]", size)
+    rc: int = _slot_elem(fd._slot, _GET_NEXT_KEY, NULL if key is None else key, buf, 0)
     if rc < 0:
-        pool.append(buf)
         if rc == -_errno.ENOENT:
             return None
-        raise from_errno(-rc, Op.MAP_NEXT_KEY, obj)
+        raise _fail(rc, Op.MAP_NEXT_KEY, obj)
     out: bytes = _unpack(buf, size)
-    pool.append(buf)
     return out
+
+
+#: Keys read ahead per C call by map_keys.
+KEYS_AHEAD = 64
 
 
 def map_keys(fd: FD, size: int, limit: int, obj: object) -> Iterator[bytes]:
     """Walk the map with BPF_MAP_GET_NEXT_KEY from its first key: each key as bytes.
 
-    ``size`` is the map's key size. After ``limit`` keys past the first
-    (a hash map restarts its walk when the current key is deleted meanwhile)
-    the walk stops with a BPFError (EAGAIN) rather than loop forever. The
-    in-flight guard is held for each syscall, never across a ``yield``.
+    ``size`` is the map's key size. The walk reads up to KEYS_AHEAD keys per C
+    call (each step a GET_NEXT_KEY from the key before, inside the close
+    guard, never across a ``yield``), so it sees the map as each step finds
+    it. After ``limit`` keys past the first (a hash map restarts its walk when
+    the current key is deleted meanwhile) it stops with a BPFError (EAGAIN)
+    rather than loop forever.
     """
-    out, spare = _new("char[]", size), _new("char[]", size)
+    ahead = KEYS_AHEAD
+    out = _new("char[]", size * ahead)
+    last = _new("char[]", size)
+    got = _new("__u32 *")
+    slot = fd._slot
     key = NULL
-    n = -1
-    inflight = fd._inflight
-    elem = _map_elem
-    unpack = _unpack
+    left = limit + 1
     while True:
-        inflight.append(None)
-        try:
-            raw = fd._raw
-            if raw < 0:
-                raise closed(Op.MAP_NEXT_KEY, obj)
-            rc: int = elem(BPF_MAP_GET_NEXT_KEY, raw, key, out, 0)
-        finally:
-            inflight.pop()
-            if fd._raw < 0 and not inflight:
-                fd._reap()
+        rc: int = _slot_next_keys(slot, key, out, size, ahead, got)
+        n = got[0]
+        if n:
+            if n > left:
+                raise from_errno(_errno.EAGAIN, Op.MAP_ITERATE, repr(obj), cls=BPFError,
+                                 reason="the map changed too much during iteration",
+                                 hint="retry or use batch_lookup()")
+            left -= n
+            chunk: bytes = _unpack(out, size * n)
+            end = size * (n - 1)
+            _memmove(last, out + end, size)
+            key = last
+            if n == 1:
+                yield chunk
+            else:
+                for i in range(0, end + 1, size):
+                    yield chunk[i:i + size]
         if rc < 0:
             if rc == -_errno.ENOENT:
                 return
-            raise from_errno(-rc, Op.MAP_NEXT_KEY, obj)
-        n += 1
-        if n > limit:
-            raise BPFError(_errno.EAGAIN, f"map iterate {obj!r}: the map changed too much "
-                           "during iteration; retry or use batch_lookup()",
-                           op=Op.MAP_NEXT_KEY, obj=repr(obj))
-        yield unpack(out, size)
-        key = out
-        out, spare = spare, out
+            raise _fail(rc, Op.MAP_NEXT_KEY, obj)
 
 
-def map_batch(
-    cmd: int,
-    op: Op,
-    fd: FD,
-    in_batch: Any,
-    out_batch: Any,
-    keys: Any,
-    values: Any,
-    count: int,
-    elem_flags: int,
-    obj: object,
-) -> tuple[int, bool]:
-    """BPF_MAP_*_BATCH. Returns (elements processed, reached the end).
+def _batch(fd: FD, cmd: int, op: Op, in_batch: Any, out_batch: Any, keys: Any, values: Any,
+           count: int, elem_flags: int, obj: object) -> tuple[int, bool]:
+    """One BPF_MAP_*_BATCH call: (elements processed, reached the end).
 
     ENOENT from the lookup batches means "no more elements" and is not an error.
     """
     cnt = _new("__u32 *", count)
-    inflight = fd._inflight
-    inflight.append(None)
-    try:
-        raw = fd._raw
-        if raw < 0:
-            raise closed(op, obj)
-        rc: int = _map_batch(
-            cmd, raw, in_batch if in_batch is not None else ffi.NULL,
-            out_batch if out_batch is not None else ffi.NULL,
-            keys, values, cnt, elem_flags, 0)
-    finally:
-        inflight.pop()
-        if fd._raw < 0 and not inflight:
-            fd._reap()
+    rc: int = _slot_batch(fd._slot, cmd, in_batch, out_batch, keys, values, cnt, elem_flags)
     if rc < 0:
-        if rc == -_errno.ENOENT and op in (Op.MAP_BATCH_LOOKUP, Op.MAP_BATCH_LOOKUP_AND_DELETE):
+        if rc == -_errno.ENOENT and cmd in (_LOOKUP_BATCH, _LOOKUP_AND_DELETE_BATCH):
             return int(cnt[0]), True
-        raise from_errno(-rc, op, obj)
+        raise _fail(rc, op, obj)
     return int(cnt[0]), False
 
 
-BATCH_CMDS = {
-    Op.MAP_BATCH_LOOKUP: lib.BPF_MAP_LOOKUP_BATCH,
-    Op.MAP_BATCH_LOOKUP_AND_DELETE: lib.BPF_MAP_LOOKUP_AND_DELETE_BATCH,
-    Op.MAP_BATCH_UPDATE: lib.BPF_MAP_UPDATE_BATCH,
-    Op.MAP_BATCH_DELETE: lib.BPF_MAP_DELETE_BATCH,
-}
+_LOOKUP_BATCH: int = lib.BPF_MAP_LOOKUP_BATCH
+_LOOKUP_AND_DELETE_BATCH: int = lib.BPF_MAP_LOOKUP_AND_DELETE_BATCH
+
+
+def map_lookup_batch(fd: FD, key_size: int, value_size: int, chunk: int, delete: bool,
+                     obj: object) -> tuple[bytes, bytes, int]:
+    """Read the whole map with BPF_MAP_LOOKUP_BATCH (or LOOKUP_AND_DELETE_BATCH).
+
+    ``value_size`` is the stride of one element's value (a per-CPU map's: every
+    CPU's, padded). Returns the keys and the values packed back to back, and
+    how many elements there were. ``chunk`` elements per call; a hash bucket
+    that holds more (ENOSPC) doubles it.
+    """
+    op = Op.MAP_BATCH_LOOKUP_AND_DELETE if delete else Op.MAP_BATCH_LOOKUP
+    cmd = _LOOKUP_AND_DELETE_BATCH if delete else _LOOKUP_BATCH
+    # The kernel's out_batch token is the size of a key for hash maps (a
+    # bucket index, u32, for others): a key-sized buffer of at least 4.
+    tok_size = max(key_size, 4)
+    in_tok, out_tok = _new("char[]", tok_size), _new("char[]", tok_size)
+    key_parts: list[bytes] = []
+    val_parts: list[bytes] = []
+    total = 0
+    first = True
+    keys = _new("char[]", key_size * chunk)
+    values = _new("char[]", value_size * chunk)
+    while True:
+        try:
+            n, done = _batch(fd, cmd, op, NULL if first else in_tok, out_tok, keys, values,
+                             chunk, 0, obj)
+        except BPFError as exc:
+            if exc.errno == _errno.ENOSPC and chunk < 1 << 20:
+                chunk *= 2
+                keys = _new("char[]", key_size * chunk)
+                values = _new("char[]", value_size * chunk)
+                continue
+            raise
+        if n:
+            key_parts.append(_unpack(keys, key_size * n))
+            val_parts.append(_unpack(values, value_size * n))
+            total += n
+        if done:
+            break
+        first = False
+        in_tok, out_tok = out_tok, in_tok
+    rk = key_parts[0] if len(key_parts) == 1 else b"".join(key_parts)
+    rv = val_parts[0] if len(val_parts) == 1 else b"".join(val_parts)
+    return rk, rv, total
+
+
+def map_update_batch(fd: FD, keys: Buffer, values: Buffer, count: int, flags: int,
+                     obj: object) -> int:
+    """BPF_MAP_UPDATE_BATCH of ``count`` packed keys and values; returns how many."""
+    return _batch(fd, lib.BPF_MAP_UPDATE_BATCH, Op.MAP_BATCH_UPDATE, NULL, NULL,
+                  _from_buffer(keys), _from_buffer(values), count, flags, obj)[0]
+
+
+def map_delete_batch(fd: FD, keys: Buffer, count: int, obj: object) -> int:
+    """BPF_MAP_DELETE_BATCH of ``count`` packed keys; returns how many."""
+    return _batch(fd, lib.BPF_MAP_DELETE_BATCH, Op.MAP_BATCH_DELETE, NULL, NULL,
+                  _from_buffer(keys), NULL, count, 0, obj)[0]
 
 
 def map_freeze(fd: FD, obj: object) -> None:
@@ -479,64 +505,64 @@ def _struct_of(ctype: str, names: tuple[str, ...]) -> struct.Struct:
     return struct.Struct(fmt)
 
 
-#: struct bpf_map_info as MapInfo reads it, in this order (``name`` is decoded).
+#: struct bpf_map_info as MapInfo reads it, in this order (``name`` decoded), then
+#: the two keys of the map's fdinfo: ``frozen`` (0 or 1) and ``memlock`` (bytes).
 MAP_INFO_ORDER = (
     "type", "id", "key_size", "value_size", "max_entries", "map_flags", "name", "ifindex",
     "btf_vmlinux_value_type_id", "netns_dev", "netns_ino", "btf_id", "btf_key_type_id",
-    "btf_value_type_id", "btf_vmlinux_id", "map_extra",
+    "btf_value_type_id", "btf_vmlinux_id", "map_extra", "frozen", "memlock",
 )
 _MAP_INFO_SIZE: int = ffi.sizeof("struct bpf_map_info")
-_MAP_INFO_STRUCT = _struct_of("struct bpf_map_info", MAP_INFO_ORDER)
-_MAP_INFO_ZERO = bytes(_MAP_INFO_SIZE)
-_info_pool: list[tuple[Any, Any]] = []
+# One buffer holds the info struct, then the two fdinfo values (long long each),
+# so that one unpack gives bytes that compare equal exactly when nothing changed.
+_MAP_INFO_ALL = _MAP_INFO_SIZE + 16
+_MAP_INFO_STRUCT = struct.Struct(
+    _struct_of("struct bpf_map_info", MAP_INFO_ORDER[:-2]).format
+    + f"{_MAP_INFO_SIZE - _struct_of('struct bpf_map_info', MAP_INFO_ORDER[:-2]).size}x" + "qq")
+_info_pool: list[tuple[Any, Any, Any]] = []
 _memmove = ffi.memmove
+_cast = ffi.cast
 
 
-def map_info_bytes(fd: FD, obj: object) -> bytes:
-    """BPF_OBJ_GET_INFO_BY_FD for a map: struct bpf_map_info as the kernel wrote it.
+def map_info_bytes(fd: FD, obj: object, fdinfo: bool = True) -> bytes:
+    """BPF_OBJ_GET_INFO_BY_FD for a map, then its fdinfo: one C call, as bytes.
 
     Two equal results describe the same state; ``parse_map_info`` reads one.
-    Buffers are pooled like the lookup buffers (zeroed before each call: the
-    kernel reads some members as input).
+    Buffers are pooled like the lookup buffers (the C side zeroes the info).
+    ``fdinfo=False`` skips the fdinfo read (frozen then reads False, memlock -1).
     """
     try:
-        info, size = _info_pool.pop()
+        buf, info, extra = _info_pool.pop()
     except IndexError:
-        info, size = _new("char[]", _MAP_INFO_SIZE), _new("__u32 *")
-    _memmove(info, _MAP_INFO_ZERO, _MAP_INFO_SIZE)
-    size[0] = _MAP_INFO_SIZE
-    inflight = fd._inflight
-    inflight.append(None)
-    try:
-        raw = fd._raw
-        if raw < 0:
-            raise closed(Op.OBJ_GET_INFO, obj)
-        rc: int = _info_by_fd(raw, info, size)
-    finally:
-        inflight.pop()
-        if fd._raw < 0 and not inflight:
-            fd._reap()
+        buf = _new("char[]", _MAP_INFO_ALL)
+        info = _cast("struct bpf_map_info *", buf)
+        extra = _cast("long long *", buf + _MAP_INFO_SIZE)
+    if not fdinfo:
+        extra[0] = extra[1] = -1
+    rc: int = _slot_map_info(fd._slot, info, extra if fdinfo else NULL)
     if rc < 0:
-        _info_pool.append((info, size))
-        raise from_errno(-rc, Op.OBJ_GET_INFO, obj)
-    out: bytes = _unpack(info, _MAP_INFO_SIZE)
-    _info_pool.append((info, size))
+        _info_pool.append((buf, info, extra))
+        raise _fail(rc, Op.OBJ_GET_INFO, obj)
+    out: bytes = _unpack(buf, _MAP_INFO_ALL)
+    _info_pool.append((buf, info, extra))
     return out
 
 
 def parse_map_info(raw: bytes) -> tuple[Any, ...]:
-    """The members of MAP_INFO_ORDER from ``map_info_bytes``, ``name`` as str."""
+    """The members of MAP_INFO_ORDER from ``map_info_bytes``: ``name`` as str,
+    ``frozen`` as bool, ``memlock`` as int (-1 when the fdinfo was unreadable)."""
     v = _MAP_INFO_STRUCT.unpack_from(raw)
     name: bytes = v[6]
-    return (*v[:6], name.split(b"\0", 1)[0].decode("utf-8", "replace"), *v[7:])
+    return (*v[:6], name.split(b"\0", 1)[0].decode("utf-8", "replace"), *v[7:16],
+            v[16] > 0, v[17])
 
 
-def map_info(fd: FD, obj: object) -> dict[str, Any]:
-    """BPF_OBJ_GET_INFO_BY_FD for a map: struct bpf_map_info as a dict."""
-    return dict(zip(MAP_INFO_ORDER, parse_map_info(map_info_bytes(fd, obj)), strict=True))
+def map_info(fd: FD, obj: object, fdinfo: bool = True) -> dict[str, Any]:
+    """BPF_OBJ_GET_INFO_BY_FD for a map and its fdinfo: the MAP_INFO_ORDER members as a dict."""
+    return dict(zip(MAP_INFO_ORDER, parse_map_info(map_info_bytes(fd, obj, fdinfo)), strict=True))
 
 
-def struct_to_dict(cdata: Any) -> dict[str, Any]:
+def _struct_to_dict(cdata: Any) -> dict[str, Any]:
     """Convert a (nested) C struct to a dict: char arrays to str, other arrays to lists."""
     out: dict[str, Any] = {}
     for name, field in ffi.typeof(cdata).fields:
@@ -549,7 +575,7 @@ def struct_to_dict(cdata: Any) -> dict[str, Any]:
 
 def _value(value: Any, tp: Any) -> Any:
     if tp.kind == "struct" or tp.kind == "union":
-        return struct_to_dict(value)
+        return _struct_to_dict(value)
     if tp.kind == "array":
         if tp.item.cname == "char":
             return _cstr(value)
@@ -557,21 +583,139 @@ def _value(value: Any, tp: Any) -> Any:
     return value
 
 
-def obj_get_info_by_fd(fd: FD, ctype: str, obj: object, **fields: Any) -> dict[str, Any]:
-    """BPF_OBJ_GET_INFO_BY_FD into ``ctype`` (``"struct bpf_prog_info"``...), as a dict.
-
-    ``fields`` pre-set members of the info struct before the call (for the
-    kernel to fill user buffers: ``nr_map_ids=n, map_ids=ptr``). A pointer
-    member can be given a C buffer from ``new_buffer``.
-    """
-    info = _new(ctype + " *")
-    for name, value in fields.items():
-        if isinstance(value, ffi.CData):
-            value = int(ffi.cast("unsigned long", value))
-        _set_member(info, name, value)
+def _get_info(fd: FD, ctype: str, obj: object, setup: Optional[Callable[[Any], None]] = None
+              ) -> Any:
+    """BPF_OBJ_GET_INFO_BY_FD into a fresh ``ctype``; ``setup(info)`` first sets the
+    members through which the kernel fills user buffers. Returns the cdata."""
+    info = _new(ctype + " *")  # zeroed: the kernel reads some members as input
+    if setup is not None:
+        setup(info)
     size = _new("__u32 *", ffi.sizeof(ctype))
     _call(fd, Op.OBJ_GET_INFO, obj, _info_by_fd, info, size)
-    return struct_to_dict(info[0])
+    return info
+
+
+def prog_info(fd: FD, obj: object) -> dict[str, Any]:
+    """BPF_OBJ_GET_INFO_BY_FD for a program: struct bpf_prog_info as a dict (kernel
+    member names; ``tag`` as bytes, ``map_ids`` as a tuple of the program's map IDs)."""
+    info = _get_info(fd, "struct bpf_prog_info", obj)
+    n = info.nr_map_ids
+    ids: tuple[int, ...] = ()
+    if n:
+        buf = _new("__u32[]", n)
+
+        def want_ids(i: Any) -> None:
+            i.nr_map_ids = n
+            i.map_ids = address(buf)
+
+        info = _get_info(fd, "struct bpf_prog_info", obj, want_ids)
+        ids = tuple(buf[0:min(n, info.nr_map_ids)])
+    d = _struct_to_dict(info[0])
+    d["tag"] = bytes(ffi.buffer(info.tag))
+    d["map_ids"] = ids
+    return d
+
+
+def prog_xlated(fd: FD, obj: object) -> bytes:
+    """The program's instructions after verification (xlated), encoded; empty when hidden."""
+    size = _get_info(fd, "struct bpf_prog_info", obj).xlated_prog_len
+    if not size:
+        return b""
+    buf = _new("char[]", size)
+
+    def want(i: Any) -> None:
+        i.xlated_prog_len = size
+        i.xlated_prog_insns = address(buf)
+
+    info = _get_info(fd, "struct bpf_prog_info", obj, want)
+    out: bytes = _unpack(buf, min(size, info.xlated_prog_len))
+    return out
+
+
+def prog_jited_ksyms(fd: FD, obj: object) -> tuple[int, ...]:
+    """The kernel addresses of the program's JIT-compiled functions; empty when hidden."""
+    n = _get_info(fd, "struct bpf_prog_info", obj).nr_jited_ksyms
+    if not n:
+        return ()
+    buf = _new("__u64[]", n)
+
+    def want(i: Any) -> None:
+        i.nr_jited_ksyms = n
+        i.jited_ksyms = address(buf)
+
+    info = _get_info(fd, "struct bpf_prog_info", obj, want)
+    return tuple(int(x) for x in buf[0:min(n, info.nr_jited_ksyms)])
+
+
+#: bpf_btf_info's name buffer: BTF names of kernel modules are short.
+_BTF_NAME_MAX = 256
+
+
+def btf_info(fd: FD, obj: object) -> dict[str, Any]:
+    """BPF_OBJ_GET_INFO_BY_FD for BTF: struct bpf_btf_info as a dict, ``name`` as str."""
+    name = _new("char[]", _BTF_NAME_MAX)
+
+    def want(i: Any) -> None:
+        i.name = address(name)
+        i.name_len = _BTF_NAME_MAX
+
+    info = _get_info(fd, "struct bpf_btf_info", obj, want)
+    d = _struct_to_dict(info[0])
+    n = min(info.name_len, _BTF_NAME_MAX)
+    d["name"] = _unpack(name, n).split(b"\0", 1)[0].decode("utf-8", "replace")
+    return d
+
+
+_PATH_MAX = 4096
+# enum bpf_perf_event_type (include/uapi/linux/bpf.h): the kinds that carry a name.
+_PERF_EVENT_NAMED = (1, 2, 3, 4, 5)  # uprobe, uretprobe, kprobe, kretprobe, tracepoint
+
+
+def link_info(fd: FD, obj: object) -> tuple[dict[str, Any], str]:
+    """BPF_OBJ_GET_INFO_BY_FD for a link: struct bpf_link_info as a nested dict, and
+    the name it carries (tracepoint, iterator target, probed file or symbol; else "").
+
+    The kernel fills names only into buffers the caller passes: the first call
+    says which type the link is (and, for raw tracepoints and iterators, how
+    long the name is), a second passes a buffer of that size.
+    """
+    info = _get_info(fd, "struct bpf_link_info", obj)
+    t = info.type
+    size = 0
+    if t == lib.BPF_LINK_TYPE_RAW_TRACEPOINT:
+        size = info.raw_tracepoint.tp_name_len
+    elif t == lib.BPF_LINK_TYPE_ITER:
+        size = info.iter.target_name_len
+    elif t == lib.BPF_LINK_TYPE_UPROBE_MULTI or (
+            t == lib.BPF_LINK_TYPE_PERF_EVENT and info.perf_event.type in _PERF_EVENT_NAMED):
+        size = _PATH_MAX
+    if not size:
+        return _struct_to_dict(info[0]), ""
+    buf = _new("char[]", size)
+
+    def want(i: Any) -> None:
+        ptr = address(buf)
+        if t == lib.BPF_LINK_TYPE_RAW_TRACEPOINT:
+            i.raw_tracepoint.tp_name, i.raw_tracepoint.tp_name_len = ptr, size
+        elif t == lib.BPF_LINK_TYPE_ITER:
+            i.iter.target_name, i.iter.target_name_len = ptr, size
+        elif t == lib.BPF_LINK_TYPE_UPROBE_MULTI:
+            i.uprobe_multi.path, i.uprobe_multi.path_size = ptr, size
+        else:
+            # The name pointer and length sit at the same offsets in the uprobe,
+            # kprobe and tracepoint members of the union.
+            i.perf_event.probe.uprobe.file_name = ptr
+            i.perf_event.probe.uprobe.name_len = size
+
+    try:
+        info = _get_info(fd, "struct bpf_link_info", obj, want)
+    except BPFError as exc:
+        if exc.errno != _errno.ENOSPC:
+            raise
+        # The name grew between the calls (it cannot for these types): keep what fits.
+        info = _get_info(fd, "struct bpf_link_info", obj)
+    text = _unpack(buf, size).split(b"\0", 1)[0].decode("utf-8", "replace")
+    return _struct_to_dict(info[0]), text
 
 
 def _set_member(cdata: Any, dotted: str, value: Any) -> None:
@@ -582,7 +726,7 @@ def _set_member(cdata: Any, dotted: str, value: Any) -> None:
 
 
 def address(buf: Any) -> int:
-    """The address of a C buffer, for an info struct's pointer member."""
+    """The address of a C buffer, for an attr's or info struct's pointer member."""
     return int(ffi.cast("unsigned long", buf))
 
 
@@ -599,17 +743,14 @@ def obj_pin(fd: FD, path: str, obj: object) -> None:
         attr.bpf_fd = raw
         return _bpf(lib.BPF_OBJ_PIN, attr)
 
-    inflight = fd._inflight
-    inflight.append(None)
+    slot = fd._slot
+    raw = _slot_enter(slot)
+    if raw < 0:
+        raise closed(Op.OBJ_PIN, obj)
     try:
-        raw = fd._raw
-        if raw < 0:
-            raise closed(Op.OBJ_PIN, obj)
         rc = run(raw)
     finally:
-        inflight.pop()
-        if fd._raw < 0 and not inflight:
-            fd._reap()
+        _slot_leave(slot)
     if rc < 0:
         raise from_errno(-rc, Op.OBJ_PIN, obj, path)
 
@@ -629,18 +770,16 @@ def obj_get(path: str, file_flags: int = 0, obj: object = "") -> FD:
 
 
 def _explain_obj_get(err: int, path: str, obj: object) -> BPFError:
-    target = f"{obj} {path!r}".strip()
     try:
         on_bpffs = statfs_type(path) == BPF_FS_MAGIC
     except OSError:
         on_bpffs = True  # vanished meanwhile: keep the kernel's answer
     if not on_bpffs:
-        return NotBPFFSError(err, f"{Op.OBJ_GET.value} {target}: path is not on a bpffs mount",
-                             op=Op.OBJ_GET, obj=str(obj), reason="not on bpffs", filename=path)
+        return from_errno(err, Op.OBJ_GET, obj, path, cls=NotBPFFSError, hint="",
+                          reason="path is not on a bpffs mount")
     if os.path.isdir(path):
-        return ObjectTypeError(
-            err, f"{Op.OBJ_GET.value} {target}: a directory, not a pinned object",
-                               op=Op.OBJ_GET, obj=str(obj), reason="a directory", filename=path)
+        return from_errno(err, Op.OBJ_GET, obj, path, cls=ObjectTypeError, hint="",
+                          reason="a directory, not a pinned object")
     return from_errno(err, Op.OBJ_GET, obj, path)
 
 
@@ -758,9 +897,9 @@ def prog_load(
 
     rc, log = load(log_level, log_size or (1 << 20 if log_level else 0))
     if rc in (-_errno.EAGAIN, -_errno.EINTR):  # pragma: no cover - only a fatal signal
-        raise BPFError(-rc, f"{Op.PROG_LOAD.value} {obj}: verification was interrupted by "
-                       "signals, also with signals blocked", op=Op.PROG_LOAD,
-                       obj=str(obj), reason="interrupted by signals")
+        raise from_errno(-rc, Op.PROG_LOAD, obj, cls=BPFError, hint="",
+                         reason="verification was interrupted by signals, also with signals "
+                                "blocked")
     if rc == -_errno.ENOSPC and log_level:
         rc, log = load(log_level, 1 << 24)
     if rc < 0 and rc not in (-_errno.EPERM, -_errno.ENOMEM, -_errno.EMFILE) and not log_level:
@@ -768,15 +907,12 @@ def prog_load(
         if rc2 >= 0:  # pragma: no cover - accepted with a log after all
             rc = rc2
     if rc < 0:
-        err = from_errno(-rc, Op.PROG_LOAD, obj)
         if rc in (-_errno.EINVAL, -_errno.EACCES, -_errno.ENOSPC, -_errno.E2BIG) or log:
             last = _last_line(log)
-            message = f"{Op.PROG_LOAD.value} {obj}: verifier rejected the program"
-            if last:
-                message += f": {last}"
-            raise VerifierError(-rc, message, log=log, op=Op.PROG_LOAD, obj=str(obj),
-                                reason=err.strerror or "")
-        raise err
+            raise from_errno(-rc, Op.PROG_LOAD, obj, cls=VerifierError, log=log, hint="",
+                             reason="verifier rejected the program" + (f": {last}" if last
+                                                                       else ""))
+        raise from_errno(-rc, Op.PROG_LOAD, obj)
     return FD.adopt(rc), log
 
 
@@ -870,15 +1006,11 @@ def btf_load(data: bytes, *, log_level: int = 0, obj: object = "") -> tuple[FD, 
     if rc < 0 and rc != -_errno.EPERM and not log_level:
         _rc2, log = load(1)
     if rc < 0:
-        err = from_errno(-rc, Op.BTF_LOAD, obj)
         if rc == -_errno.EINVAL or log:
-            message = f"{Op.BTF_LOAD.value} {obj}: kernel rejected the BTF".replace("  ", " ")
             last = _last_line(log)
-            if last:
-                message += f": {last}"
-            raise BTFLoadError(-rc, message, log=log, op=Op.BTF_LOAD, obj=str(obj),
-                               reason=err.strerror or "")
-        raise err
+            raise from_errno(-rc, Op.BTF_LOAD, obj, cls=BTFLoadError, log=log, hint="",
+                             reason="kernel rejected the BTF" + (f": {last}" if last else ""))
+        raise from_errno(-rc, Op.BTF_LOAD, obj)
     return FD.adopt(rc), log
 
 
@@ -892,24 +1024,32 @@ def link_create(
     target_ifindex: int = 0,
     attach_type: int,
     flags: int = 0,
+    relative_fd: Optional[FD] = None,
+    expected_revision: int = 0,
     opts: Optional[dict[str, Any]] = None,
     obj: object = "",
 ) -> FD:
-    """BPF_LINK_CREATE. ``opts`` sets members of the type-specific union by dotted
-    name with ``__`` as the separator (``tcx__relative_fd=3``, ``target_btf_id=7``).
-    Pointer members take a C buffer from ``new_buffer``; keep it alive until return.
+    """BPF_LINK_CREATE.
+
+    ``relative_fd`` (borrowed for the call) and ``expected_revision`` are the
+    tcx, netkit and cgroup members (the three share one layout in the union). ``opts``
+    passes members of the type-specific union through as ``Link.attach_raw``
+    documents them (``__`` between levels: ``tcx__relative_fd``); typed
+    callers use the keywords instead.
     """
     attr = _new("union bpf_attr *")
     lc = attr.link_create
     lc.attach_type = attach_type
     lc.flags = flags
+    lc.opts.tcx.expected_revision = expected_revision
     for name, value in (opts or {}).items():
-        if isinstance(value, ffi.CData):
-            value = address(value)
         _set_member(lc.opts, name, value)
-    with prog_fd.borrow(Op.LINK_CREATE, obj) as praw, _borrow_opt(target_fd) as traw:
+    with prog_fd.borrow(Op.LINK_CREATE, obj) as praw, _borrow_opt(target_fd) as traw, \
+            _borrow_opt(relative_fd) as rraw:
         lc.prog_fd = praw
         lc.target_fd = traw if target_fd is not None else target_ifindex
+        if relative_fd is not None:
+            lc.opts.tcx.relative_fd = rraw
         rc = _bpf(lib.BPF_LINK_CREATE, attr)
     return _adopt(rc, Op.LINK_CREATE, obj)
 
@@ -979,18 +1119,12 @@ def pidfd_getfd(pidfd: FD, target_raw: int, obj: object = "") -> FD:
 
 
 def _no_such_descriptor(pidfd_raw: int, target_raw: int, obj: object) -> BPFError:
-    pid = "?"
     try:
-        with open(f"/proc/self/fdinfo/{pidfd_raw}", "rb") as f:
-            for line in f:
-                if line.startswith(b"Pid:"):
-                    pid = line[4:].strip().decode()
-    except OSError:
-        pass
-    reason = f"process {pid} has no descriptor {target_raw}"
-    target = f" {obj}" if str(obj) else ""
-    return BPFError(_errno.EBADF, f"{Op.PIDFD.value}{target}: {reason}", op=Op.PIDFD,
-                    obj=str(obj), reason=reason)
+        pid = linux.fdinfo(pidfd_raw).get("Pid", "?")
+    except (OSError, ValueError):
+        pid = "?"
+    return from_errno(_errno.EBADF, Op.PIDFD, obj, cls=BPFError, hint="",
+                      reason=f"process {pid} has no descriptor {target_raw}")
 
 
 # -- filesystems ------------------------------------------------------------------

@@ -19,7 +19,7 @@ from bpfobj._internal import syscall as _sys
 from bpfobj._internal.fd import FD
 from bpfobj._object import BPFObject
 from bpfobj._types import ObjType
-from bpfobj.errors import BPFError, Op
+from bpfobj.errors import BPFError, Op, from_errno
 
 __all__ = ["BTF", "BTFInfo"]
 
@@ -91,18 +91,15 @@ class BTF(BPFObject):
         except BPFError as exc:
             if exc.errno != _errno.EINVAL:
                 raise
-            raise BPFError(exc.errno, f"pin {self!r} {os.fspath(path)!r}: the kernel pins "
-                           "only maps, programs and links, not BTF (keep a descriptor open, "
-                           "or pass it with bpfobj.fdpass)", op=Op.OBJ_PIN, obj=repr(self),
-                           reason="BTF cannot be pinned", filename=os.fspath(path)) from None
+            raise from_errno(
+                exc.errno, Op.OBJ_PIN, repr(self), os.fspath(path), cls=BPFError,
+                reason="the kernel pins only maps, programs and links, not BTF",
+                hint="keep a descriptor open, or pass it with bpfobj.fdpass") from None
 
     def __repr__(self) -> str:
         return f"BTF{self._repr_fd()}"
 
 
 def _btf_info(fd: FD, obj: object) -> BTFInfo:
-    name = _sys.new_buffer(_NAME_MAX)
-    d = _sys.obj_get_info_by_fd(fd, "struct bpf_btf_info", obj, name=name, name_len=_NAME_MAX)
-    n = min(d["name_len"], _NAME_MAX)
-    text = _sys.buffer_bytes(name, n).split(b"\0", 1)[0].decode("utf-8", "replace")
-    return BTFInfo(id=d["id"], name=text, size=d["btf_size"], kernel_btf=bool(d["kernel_btf"]))
+    d = _sys.btf_info(fd, obj)
+    return BTFInfo(id=d["id"], name=d["name"], size=d["btf_size"], kernel_btf=bool(d["kernel_btf"]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import struct
 import sys
 
@@ -24,6 +25,8 @@ from bpfobj.asm import (
     Instructions,
     Label,
     W,
+    builders,
+    opcodes,
 )
 
 LITTLE = sys.byteorder == "little"
@@ -440,3 +443,62 @@ def test_format_without_opcode() -> None:
     assert insns.format(opcode=False) == "   0: r1 = map[id:3]\n   2: goto pc-1\n   3: exit"
     assert insns.format(numbered=False, opcode=False).splitlines() == [
         "r1 = map[id:3]", "goto pc-1", "exit"]
+
+
+# -- the builder families come from tables; Instructions checks every way in -------------
+
+
+def test_family_builders_from_the_tables() -> None:
+    assert len(builders.FAMILY_BUILDERS) == 4 * (len(builders.ALU_FAMILIES)
+                                                 + len(builders.JUMP_FAMILIES)) == 92
+    for name in builders.FAMILY_BUILDERS:
+        fn = getattr(asm, name)
+        assert name in asm.__all__ and fn.__name__ == name and fn.__module__ == "bpfobj.asm"
+        assert fn.__doc__
+    for name, op in builders.ALU_FAMILIES:
+        sym = opcodes.ALU_OPS[op]
+        assert getattr(asm, f"{name}_imm")(R1, 7) == Instruction(0x07 | op, 1, 0, 0, 7)
+        assert getattr(asm, f"{name}_reg")(R1, R2) == Instruction(0x0F | op, 1, 2)
+        assert getattr(asm, f"{name}32_imm")(R1, 7) == Instruction(0x04 | op, 1, 0, 0, 7)
+        assert getattr(asm, f"{name}32_reg")(R1, R2) == Instruction(0x0C | op, 1, 2)
+        assert str(getattr(asm, f"{name}_imm")(R1, 7)).endswith(f"r1 {sym} 7")
+    for name, op in builders.JUMP_FAMILIES:
+        assert getattr(asm, f"{name}_imm")(R1, 7, 3) == Instruction(0x05 | op, 1, 0, 3, 7)
+        assert getattr(asm, f"{name}_reg")(R1, R2, "x") == Instruction(0x0D | op, 1, 2,
+                                                                        target="x")
+        assert getattr(asm, f"{name}32_imm")(R1, 7, 3) == Instruction(0x06 | op, 1, 0, 3, 7)
+        assert getattr(asm, f"{name}32_reg")(R1, R2, 3) == Instruction(0x0E | op, 1, 2, 3)
+
+
+def test_family_builders_keep_their_signatures() -> None:
+    assert list(inspect.signature(asm.mov_imm).parameters) == ["dst", "imm"]
+    assert list(inspect.signature(asm.add32_reg).parameters) == ["dst", "src"]
+    assert list(inspect.signature(asm.jeq_imm).parameters) == ["dst", "imm", "target"]
+    assert list(inspect.signature(asm.jsle32_reg).parameters) == ["dst", "src", "target"]
+    assert asm.mov_imm(dst=R0, imm=1) == asm.mov_imm(R0, 1)
+    with pytest.raises(ValueError, match="dst 11 is not a register"):
+        asm.add_reg(11, R1)
+
+
+def test_instructions_is_a_checked_sequence_not_a_list() -> None:
+    insns = Instructions([asm.mov_imm(R0, 0)])
+    assert not isinstance(insns, list)
+    insns += [asm.exit_()]
+    assert len(insns) == 2 and insns == [asm.mov_imm(R0, 0), asm.exit_()]
+    with pytest.raises(TypeError, match="not int"):
+        insns += [5]  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="not bytes"):
+        insns + [b"\x95"]  # type: ignore[list-item]
+    with pytest.raises(TypeError, match="not str"):
+        insns.extend(["exit"])  # type: ignore[list-item]
+    with pytest.raises(TypeError):
+        insns[0:1] = [1]  # type: ignore[list-item]
+    assert len(insns) == 2  # a refused item leaves the program as it was
+    both = [asm.label("top")] + insns
+    assert isinstance(both, Instructions) and both[0] == Label("top") and len(both) == 3
+    head = both[:2]
+    assert isinstance(head, Instructions) and head == [Label("top"), asm.mov_imm(R0, 0)]
+    del both[0]
+    assert both == insns and both.encode() == insns.encode()
+    assert Instructions.decode(insns.encode(), jited_ksyms=[1])[:1].jited_ksyms == (1,)
+    assert repr(insns).startswith("Instructions([Instruction(opcode=183")

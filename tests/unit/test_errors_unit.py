@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import errno
 import os
 import pickle
+from pathlib import Path
 
 import pytest
 
 from bpfobj import errors
 from bpfobj.errors import (
     ENOTSUPP,
+    NOT_BPFFS_ERRNO,
     BPFError,
     BPFPermissionError,
     BTFLoadError,
     ClosedError,
     KeyExistsError,
     KeyNotFoundError,
+    LogError,
     NotBPFFSError,
     NotSupportedError,
     ObjectTypeError,
@@ -61,9 +65,9 @@ def test_oserror_compatibility() -> None:
     assert isinstance(exists, FileExistsError)
     wrong = errors.wrong_type(Op.DUP, "fd 7", "bpf-prog", "bpf-map")
     assert isinstance(wrong, TypeError) and isinstance(wrong, ObjectTypeError)
-    assert str(wrong) == "dup: fd 7 is a bpf-prog, not a bpf-map"
+    assert str(wrong) == "dup fd 7: is a bpf-prog, not a bpf-map"
     pinned = errors.wrong_type(Op.OBJ_GET, "map", "bpf-prog", "bpf-map", "/p")
-    assert str(pinned) == "load pinned: '/p' holds a bpf-prog, not a bpf-map"
+    assert str(pinned) == "load pinned map '/p': holds a bpf-prog, not a bpf-map"
     assert pinned.filename == "/p"
     gone = from_errno(errno.ESRCH, Op.PIDFD, "pid 1")
     assert isinstance(gone, ProcessLookupError) and isinstance(gone, ProcessGoneError)
@@ -78,11 +82,11 @@ def test_oserror_compatibility() -> None:
 def test_enotsupp_524_is_readable() -> None:
     assert ENOTSUPP == 524
     for op in (Op.PROG_TEST_RUN, Op.MAP_CREATE, Op.LINK_CREATE, Op.MAP_LOOKUP_AND_DELETE):
-        err = from_errno(524, op, OBJ)
-        assert type(err) is NotSupportedError and err.errno == 524
+        err = from_errno(ENOTSUPP, op, OBJ)
+        assert type(err) is NotSupportedError and err.errno == ENOTSUPP
         assert "Unknown error" not in str(err)
         assert "not supported" in str(err) or "cannot be test-run" in str(err)
-    assert errors.strerror(524) == "operation not supported (ENOTSUPP)"
+    assert errors.strerror(ENOTSUPP) == "operation not supported (ENOTSUPP)"
     assert errors.strerror(errno.ENOENT) == os.strerror(errno.ENOENT)
 
 
@@ -112,7 +116,8 @@ def test_map_type_eopnotsupp() -> None:
 ])
 def test_table_entries(op: Op, err: int, cls: type[BPFError], words: str) -> None:
     e = from_errno(err, op, OBJ)
-    assert type(e) is cls and e.errno == err and words in str(e)
+    want = NOT_BPFFS_ERRNO if cls is NotBPFFSError else err
+    assert type(e) is cls and e.errno == want and words in str(e)
 
 
 def test_eperm_says_root_only_where_it_applies() -> None:
@@ -126,7 +131,8 @@ def test_eperm_says_root_only_where_it_applies() -> None:
 def test_every_table_entry_builds() -> None:
     for (op, err), (cls, reason, _hint) in errors._ERRNO_TABLE.items():
         e = from_errno(err, op or Op.MAP_CREATE, OBJ)
-        assert isinstance(e, cls) and isinstance(e, BPFError) and e.errno == err
+        want = NOT_BPFFS_ERRNO if cls is NotBPFFSError else err
+        assert isinstance(e, cls) and isinstance(e, BPFError) and e.errno == want
         assert reason in str(e) and str(e).startswith((op or Op.MAP_CREATE).value)
 
 
@@ -146,7 +152,7 @@ def test_from_errno_builds_and_does_not_raise() -> None:
     from_errno(errno.ENOENT, Op.MAP_LOOKUP, OBJ),
     from_errno(errno.EEXIST, Op.MAP_UPDATE, OBJ),
     from_errno(errno.EPERM, Op.MAP_UPDATE, OBJ),
-    from_errno(524, Op.PROG_TEST_RUN, OBJ),
+    from_errno(ENOTSUPP, Op.PROG_TEST_RUN, OBJ),
     from_errno(errno.EPERM, Op.OBJ_PIN, OBJ, "/tmp/x"),
     from_errno(errno.ESRCH, Op.PIDFD, "pid 1"),
     errors.wrong_type(Op.OBJ_GET, "map", "bpf-prog", "bpf-map", "/p"),
@@ -175,3 +181,103 @@ def test_key_not_found_str_is_not_repr() -> None:
     e = from_errno(errno.ENOENT, Op.MAP_LOOKUP, OBJ)
     assert str(e) == "map lookup Hash(counts)#7: key not found"
     assert not str(e).startswith("'")
+
+
+# -- one way to build an error -------------------------------------------------------
+
+PACKAGE = Path(errors.__file__).parent
+ERROR_CLASSES = {name for name in errors.__all__
+                 if isinstance(getattr(errors, name), type)
+                 and issubclass(getattr(errors, name), BPFError)}
+
+
+def _sources() -> list[tuple[Path, ast.Module]]:
+    out = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name != "errors.py" or path.parent != PACKAGE:
+            out.append((path, ast.parse(path.read_text(), str(path))))
+    return out
+
+
+def test_sources_are_found() -> None:
+    names = {p.name for p, _tree in _sources()}
+    assert {"syscall.py", "fd.py", "map.py", "leak.py", "fdpass.py"} <= names
+    assert "NotBPFFSError" in ERROR_CLASSES and "VerifierError" in ERROR_CLASSES
+
+
+def test_no_error_is_built_outside_errors_py() -> None:
+    """Every bpfobj exception comes from errors.from_errno (or closed/wrong_type)."""
+    found = []
+    for path, tree in _sources():
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else (
+                func.attr if isinstance(func, ast.Attribute) else "")
+            if name in ERROR_CLASSES:
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {name}(...)")
+    assert found == []
+
+
+def _is_int(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and type(node.value) is int and node.value != 0
+
+
+def test_errno_names_not_numbers() -> None:
+    """from_errno(1, ...) or exc.errno == 524 hide what is meant: use errno names."""
+    found = []
+    for path, tree in _sources():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                    and node.func.id == "from_errno" and node.args and _is_int(node.args[0]):
+                found.append(f"{path.name}:{node.lineno}")
+            if isinstance(node, ast.Compare) and isinstance(node.left, ast.Attribute) \
+                    and node.left.attr == "errno":
+                for right in node.comparators:
+                    items = right.elts if isinstance(right, (ast.Tuple, ast.List, ast.Set)) \
+                        else [right]
+                    if any(_is_int(item) for item in items):
+                        found.append(f"{path.name}:{node.lineno}")
+    assert found == []
+
+
+def test_not_bpffs_has_one_errno() -> None:
+    """OBJ_PIN answers EPERM, OBJ_GET EINVAL: the condition is one, so is the errno."""
+    pin = from_errno(errno.EPERM, Op.OBJ_PIN, OBJ, "/tmp/x")
+    get = from_errno(errno.EINVAL, Op.OBJ_GET, "map", "/tmp/x")
+    walk = from_errno(errno.ENOTDIR, Op.BPFFS_WALK, path="/tmp", cls=NotBPFFSError,
+                      reason="not on a bpffs mount")
+    assert {type(pin), type(get), type(walk)} == {NotBPFFSError}
+    assert pin.errno == get.errno == walk.errno == NOT_BPFFS_ERRNO
+    assert str(walk) == "walk bpffs '/tmp': not on a bpffs mount"
+
+
+def test_overrides_keep_the_message_form() -> None:
+    e = from_errno(errno.EINVAL, Op.LINK_CREATE, "xdp ifindex 9", reason="no interface",
+                   hint="")
+    assert str(e) == "link create xdp ifindex 9: no interface" and e.strerror == "no interface"
+    e = from_errno(errno.EPERM, Op.LEAK, reason="needs root", hint="run it with sudo")
+    assert str(e) == "leak analysis: needs root (run it with sudo)"
+    assert isinstance(e, BPFPermissionError) and e.op is Op.LEAK
+    e = from_errno(errno.EPERM, Op.MAP_CREATE, OBJ, hint="")
+    assert str(e) == "map create Hash(counts)#7: operation not permitted"
+    e = from_errno(errno.EPERM, Op.OBJ_PIN, OBJ, "/p", cls=BPFError, reason="bad name")
+    assert type(e) is BPFError and e.errno == errno.EPERM and e.filename == "/p"
+
+
+@pytest.mark.parametrize("op", list(Op))
+def test_every_message_starts_with_its_op(op: Op) -> None:
+    for err in (errno.EPERM, errno.ENOENT, errno.EINVAL, errno.EBADF, ENOTSUPP):
+        e = from_errno(err, op, OBJ)
+        assert e.op is op and str(e).startswith(f"{op.value} {OBJ}: ")
+    assert str(errors.closed(op, OBJ)).startswith(f"{op.value} {OBJ}: ")
+
+
+@pytest.mark.parametrize("cls", [VerifierError, BTFLoadError])
+def test_log_errors_share_one_base(cls: type[LogError]) -> None:
+    assert cls.__bases__ == (LogError,) and "__init__" not in cls.__dict__
+    e = from_errno(errno.EACCES, Op.PROG_LOAD, "XDP(x)", cls=cls, log="R0 !read_ok",
+                   reason="verifier rejected the program")
+    assert type(e) is cls and isinstance(e, LogError) and e.log == "R0 !read_ok"
+    assert str(e) == "program load XDP(x): verifier rejected the program"

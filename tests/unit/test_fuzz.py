@@ -13,11 +13,10 @@ from __future__ import annotations
 import io
 import string
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bpfobj import bpffs, procfs
+from bpfobj import asm, bpffs, procfs
 
 FUZZ = settings(max_examples=400, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow])
@@ -83,7 +82,6 @@ def test_parse_mountinfo_only_valueerror(line: bytes) -> None:
 @FUZZ
 @given(st.binary(max_size=256))
 def test_instruction_decode_only_valueerror(raw: bytes) -> None:
-    asm = pytest.importorskip("bpfobj.asm")
     try:
         insns = asm.Instructions.decode(raw)
     except ValueError:
