@@ -415,6 +415,7 @@ long long bpfobj_slot_dup(int slot)
         return i;
     }
     return ((long long)i << 32) | (long long)r;
+}
 
 int bpfobj_rename_noreplace(const char *oldpath, const char *newpath)
 {
