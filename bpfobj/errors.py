@@ -69,6 +69,8 @@ class Op(str, enum.Enum):
     PIDFD = "pidfd_getfd"
     FD_PASS = "fd pass"
     PROCFS = "procfs"
+    TRACEFS = "tracefs"
+    TASK_FD_QUERY = "task fd query"
 
 
 class BPFError(OSError):
@@ -253,6 +255,12 @@ _ERRNO_TABLE: dict[tuple[Optional[Op], int], _Entry] = {
     (Op.PIDFD, _errno.EBADF): (BPFError, "the process has no such descriptor", ""),
     (Op.PIDFD, _errno.EPERM): (
         BPFPermissionError, "not permitted", "needs ptrace access to the process (root)"),
+    (Op.TASK_FD_QUERY, _errno.ENOENT): (
+        BPFError, "no such process, or no program is attached to the perf event", ""),
+    (Op.TASK_FD_QUERY, _errno.EBADF): (BPFError, "the process has no such descriptor", ""),
+    **{(Op.TASK_FD_QUERY, err): (
+        BPFError, "not a perf event or raw tracepoint link descriptor", "")
+       for err in (_errno.EOPNOTSUPP, ENOTSUPP)},
     (None, _errno.EBADF): (BPFError, "bad file descriptor", ""),
     (None, _errno.EMFILE): (
         BPFError, "too many open files", "the process hit RLIMIT_NOFILE"),

@@ -433,6 +433,16 @@ enum bpf_perf_event_type {
 	BPF_PERF_EVENT_EVENT = 6,
 };
 
+/* BPF_TASK_FD_QUERY's fd_type (enum bpf_task_fd_type). */
+enum bpf_task_fd_type {
+	BPF_FD_TYPE_RAW_TRACEPOINT = 0,
+	BPF_FD_TYPE_TRACEPOINT = 1,
+	BPF_FD_TYPE_KPROBE = 2,
+	BPF_FD_TYPE_KRETPROBE = 3,
+	BPF_FD_TYPE_UPROBE = 4,
+	BPF_FD_TYPE_URETPROBE = 5,
+};
+
 union bpf_attr {
 	struct {
 		__u32 map_type;
@@ -920,6 +930,9 @@ struct bpf_btf_info {
 #define BPF_F_BEFORE 8
 #define BPF_F_AFTER 16
 #define BPF_F_ID 32
+
+/* BPF_LINK_CREATE uprobe_multi flags (enum in the uapi header) */
+#define BPF_F_UPROBE_MULTI_RETURN 1
 
 /* BPF_PROG_TEST_RUN flags */
 #define BPF_F_TEST_RUN_ON_CPU 1

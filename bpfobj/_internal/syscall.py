@@ -959,6 +959,40 @@ def raw_tracepoint_open(prog_fd: FD, name: str, cookie: int = 0, obj: object = "
     return _adopt(rc, Op.LINK_CREATE, obj)
 
 
+#: BPF_TASK_FD_QUERY's first name buffer; a longer name (a uprobe's path) is
+#: asked for again with the length the kernel reported.
+_TASK_FD_NAME = 256
+
+
+def task_fd_query(pid: int, target_raw: int, obj: object = "") -> dict[str, Any]:
+    """BPF_TASK_FD_QUERY: what program descriptor ``target_raw`` of process ``pid`` attaches.
+
+    The descriptor is another process's number (never opened here): a perf
+    event with a program (tracepoint, kprobe, uprobe) or a raw tracepoint
+    link. Returns ``prog_id``, ``fd_type`` (BPF_FD_TYPE_*), ``name`` (the
+    tracepoint, the kernel function, or the uprobe's file; "" for a kprobe
+    given by address), ``probe_offset`` and ``probe_addr``.
+    """
+    size = _TASK_FD_NAME
+    for _ in range(2):
+        buf = _new("char[]", size)
+        attr = _new("union bpf_attr *")
+        q = attr.task_fd_query
+        q.pid = pid
+        q.fd = target_raw
+        q.buf = address(buf)
+        q.buf_len = size
+        rc = _bpf(lib.BPF_TASK_FD_QUERY, attr)
+        if rc == -_errno.ENOSPC and q.buf_len + 1 > size:
+            size = q.buf_len + 1  # the kernel says how long the name is
+            continue
+        if rc < 0:
+            raise from_errno(-rc, Op.TASK_FD_QUERY, obj)
+        return {"prog_id": int(q.prog_id), "fd_type": int(q.fd_type), "name": _cstr(buf),
+                "probe_offset": int(q.probe_offset), "probe_addr": int(q.probe_addr)}
+    raise from_errno(_errno.ENOSPC, Op.TASK_FD_QUERY, obj)
+
+
 # -- other processes -------------------------------------------------------------
 
 
