@@ -1,0 +1,623 @@
+"""The BTF reader: ``Spec`` (raw BTF bytes -> the type model), split BTF, ``kernel_spec()``.
+
+Owns parsing of raw BTF (the ``.BTF`` section layout of include/uapi/linux/btf.h) and the
+``Spec`` container. Imports ``types`` (the model), ``_internal.elf`` for ELF objects, and,
+when the compiled module is present, ``_internal.syscall`` for the one-call index of
+type offsets and names (the pure-Python scan gives the same result without it).
+
+Decoding is lazy: ``from_bytes`` validates the header and indexes where each type starts;
+``spec[id]`` decodes one type, and its references decode when they are first read.
+Finding a name scans the raw records for it (in C when compiled) without decoding anything
+else.
+
+Untrusted input: every error is a ``ValueError`` that names the type id or the byte
+offset; nothing loops without bound (type records are walked once, reference chains are
+bounded by ``MAX_RESOLVE_DEPTH``) and no allocation exceeds a small multiple of the input.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import struct
+import sys
+from collections.abc import Iterable, Iterator
+from typing import Any, Optional, TypeVar, Union, overload
+
+from .types import (
+    Array,
+    Const,
+    Datasec,
+    DeclTag,
+    Enum,
+    EnumValue,
+    Float,
+    Func,
+    FuncLinkage,
+    FuncParam,
+    FuncProto,
+    Fwd,
+    FwdKind,
+    Int,
+    IntEncoding,
+    Kind,
+    Member,
+    Pointer,
+    Qualifier,
+    Restrict,
+    Struct,
+    Type,
+    Typedef,
+    TypeTag,
+    Var,
+    VarLinkage,
+    VarSecinfo,
+    Void,
+    Volatile,
+)
+from .types import (
+    Union as UnionType,
+)
+
+__all__ = ["Spec", "kernel_spec", "BTF_MAGIC", "KERNEL_BTF_DIR"]
+
+BTF_MAGIC = 0xEB9F
+KERNEL_BTF_DIR = "/sys/kernel/btf"
+_HDR = struct.Struct("<HBBIIIII")
+_HDR_LEN = _HDR.size  # 24
+_TYPE = struct.Struct("<III")
+_U32 = struct.Struct("<I")
+_I32 = struct.Struct("<i")
+_3U32 = struct.Struct("<III")
+_2U32 = struct.Struct("<II")
+_MAX_KIND = 19
+_KINDS = list(Kind)
+
+# Bytes after the 12-byte btf_type header: fixed, and per vlen item.
+_EXTRA: dict[int, tuple[int, int]] = {
+    Kind.INT: (4, 0), Kind.PTR: (0, 0), Kind.ARRAY: (12, 0), Kind.STRUCT: (0, 12),
+    Kind.UNION: (0, 12), Kind.ENUM: (0, 8), Kind.FWD: (0, 0), Kind.TYPEDEF: (0, 0),
+    Kind.VOLATILE: (0, 0), Kind.CONST: (0, 0), Kind.RESTRICT: (0, 0), Kind.FUNC: (0, 0),
+    Kind.FUNC_PROTO: (0, 8), Kind.VAR: (4, 0), Kind.DATASEC: (0, 12), Kind.FLOAT: (0, 0),
+    Kind.DECL_TAG: (4, 0), Kind.TYPE_TAG: (0, 0), Kind.ENUM64: (0, 12),
+}
+# Kinds whose name must be empty / whose size field is a type id.
+_REF_KINDS = frozenset({Kind.PTR, Kind.TYPEDEF, Kind.VOLATILE, Kind.CONST, Kind.RESTRICT,
+                        Kind.FUNC, Kind.FUNC_PROTO, Kind.VAR, Kind.DECL_TAG, Kind.TYPE_TAG})
+
+T = TypeVar("T", bound=Type)
+
+
+@functools.lru_cache(maxsize=1)
+def _csys() -> Any:
+    """The syscall module when the compiled module imports, else None (pure-Python scan)."""
+    try:
+        from bpfobj._internal import syscall
+    except ImportError:
+        return None
+    return syscall if hasattr(syscall, "btf_index") else None
+
+
+def _parse_header(data: bytes) -> tuple[int, int, int, int]:
+    """Check the header; return (type_start, type_len, str_start, str_len), absolute."""
+    if len(data) < _HDR_LEN:
+        raise ValueError(f"BTF: {len(data)} bytes is shorter than the {_HDR_LEN}-byte header")
+    magic, version, _flags, hdr_len, type_off, type_len, str_off, str_len = \
+        _HDR.unpack_from(data, 0)
+    if magic != BTF_MAGIC:
+        if magic == 0x9FEB:
+            raise ValueError("BTF: big-endian BTF (magic 0x9feb) is not supported")
+        raise ValueError(f"BTF: bad magic {magic:#06x} at offset 0 (want {BTF_MAGIC:#06x})")
+    if version != 1:
+        raise ValueError(f"BTF: unsupported version {version} at offset 2")
+    if hdr_len < _HDR_LEN or hdr_len > len(data):
+        raise ValueError(f"BTF: header length {hdr_len} at offset 4 out of range "
+                         f"({_HDR_LEN}..{len(data)})")
+    if any(data[_HDR_LEN:hdr_len]):
+        raise ValueError(f"BTF: header is {hdr_len} bytes and its bytes past {_HDR_LEN} "
+                         "are not zero (a newer format)")
+    body = len(data) - hdr_len
+    if type_off % 4:
+        raise ValueError(f"BTF: type section offset {type_off} is not 4-byte aligned")
+    if type_off + type_len > body:
+        raise ValueError(f"BTF: type section {type_off}+{type_len} past the end ({body} bytes "
+                         f"after the header)")
+    if str_off + str_len > body:
+        raise ValueError(f"BTF: string section {str_off}+{str_len} past the end ({body} bytes "
+                         f"after the header)")
+    if type_off < str_off + str_len and str_off < type_off + type_len:
+        raise ValueError("BTF: type and string sections overlap")
+    return hdr_len + type_off, type_len, hdr_len + str_off, str_len
+
+
+def _scan_py(data: bytes, start: int, length: int) -> list[int]:
+    """Byte offsets (absolute) of each type record; the pure-Python twin of btf_index()."""
+    offsets: list[int] = []
+    pos, end = start, start + length
+    unpack = _U32.unpack_from
+    while pos < end:
+        if end - pos < 12:
+            raise ValueError(f"BTF: type {len(offsets) + 1} at offset {pos - start}: "
+                             f"truncated header ({end - pos} bytes left)")
+        info = unpack(data, pos + 4)[0]
+        kind = (info >> 24) & 0x1F
+        if kind == 0 or kind > _MAX_KIND:
+            raise ValueError(f"BTF: type {len(offsets) + 1} at offset {pos - start}: "
+                             f"unknown kind {kind}")
+        fixed, per = _EXTRA[kind]
+        size = 12 + fixed + per * (info & 0xFFFF)
+        if size > end - pos:
+            raise ValueError(f"BTF: type {len(offsets) + 1} at offset {pos - start}: "
+                             f"{_KINDS[kind].name} of {size} bytes runs past the type section")
+        offsets.append(pos)
+        pos += size
+    return offsets
+
+
+class Spec:
+    """The types of one BTF blob (cilium/ebpf's ``btf.Spec``), indexed by type id.
+
+    ``len(spec)`` counts Void (id 0) and, for split BTF, the base's types: ids continue
+    from the base, as the kernel numbers module BTF on top of vmlinux. ``spec[id]`` gives
+    the ``Type``; iteration is in id order (Void first, then the base's types, if any).
+
+    Equality: two specs are equal when they have the same number of types and, id by id,
+    the types have the same class, the same scalar fields and lists, and references to the
+    same type ids (their bases compared the same way). This is a structural comparison that
+    is finite on cyclic graphs; ``Spec.from_bytes(spec.marshal()) == spec`` holds for any
+    spec. Encoding details the model does not keep (kind_flag of a struct without bitfields,
+    string order and deduplication, ENUM vs ENUM64 of a 4-byte enum) do not take part.
+    """
+
+    __slots__ = ("_base", "_shift", "_id0", "_types", "_ids", "_data", "_offsets", "_str_start",
+                 "_str_len", "_base_str_len", "_name_cache", "__weakref__")
+
+    def __init__(self, types: Iterable[Type] = (), base: Optional[Spec] = None) -> None:
+        """Make a spec of ``types`` and every type they reference, in that order.
+
+        Types already in ``base`` keep their base ids; new ones get ids after it.
+        Void is always id 0, and is not listed.
+        """
+        self._base = base
+        # _types[type_id - _shift] holds the type; offsets[k] is the record of type _id0 + k.
+        self._shift = len(base) if base is not None else 0
+        self._id0 = self._shift if base is not None else 1
+        self._data = b""
+        self._offsets: Any = ()
+        self._str_start = self._str_len = 0
+        self._base_str_len = base._total_str_len() if base is not None else 0
+        self._name_cache: Optional[dict[str, list[int]]] = None
+        self._ids: dict[Type, int] = {}
+        self._types: list[Optional[Type]] = []
+        if base is None:
+            void = Void()
+            self._types.append(void)
+            self._ids[void] = 0
+        for t in types:
+            self._add(t)
+
+    # -- building -------------------------------------------------------------------------
+
+    def _known(self, t: Type) -> bool:
+        if t in self._ids or isinstance(t, Void):
+            return True
+        return self._base is not None and self._base._known(t)
+
+    def _add(self, root: Type) -> None:
+        """Add ``root`` and what it references (iteratively: deep graphs and cycles are fine)."""
+        stack = [root]
+        while stack:
+            t = stack.pop()
+            if not isinstance(t, Type):
+                raise TypeError(f"Spec: {t!r} is not a btf.Type")
+            if self._known(t):
+                continue
+            self._ids[t] = self._shift + len(self._types)
+            self._types.append(t)
+            stack.extend(reversed(list(_references(t))))
+
+    # -- reading --------------------------------------------------------------------------
+
+    @classmethod
+    def from_bytes(cls, data: Union[bytes, bytearray, memoryview],
+                   base: Optional[Spec] = None) -> Spec:
+        """Parse raw BTF: a ``.BTF`` section or a /sys/kernel/btf file.
+
+        With ``base`` the BTF is split BTF on top of it (a module's on vmlinux): its type
+        ids and string offsets continue after the base's.
+
+        Raises:
+            ValueError: the bytes are not valid BTF (the message names the type id or offset).
+        """
+        raw = bytes(data)
+        type_start, type_len, str_start, str_len = _parse_header(raw)
+        if str_len and raw[str_start + str_len - 1] != 0:
+            raise ValueError(f"BTF: string section does not end with NUL (offset "
+                             f"{str_start + str_len - 1})")
+        if base is None and str_len and raw[str_start] != 0:
+            raise ValueError("BTF: string section does not start with NUL (offset 0)")
+        csys = _csys()
+        offsets: Any
+        if csys is not None:
+            offsets = csys.btf_index(raw, type_start, type_len)
+        else:
+            offsets = _scan_py(raw, type_start, type_len)
+        spec = cls(base=base)
+        spec._data = raw
+        spec._offsets = offsets
+        spec._str_start, spec._str_len = str_start, str_len
+        spec._types.extend([None] * len(offsets))
+        return spec
+
+    @classmethod
+    def from_file(cls, path: Union[str, os.PathLike[str]], base: Optional[Spec] = None) -> Spec:
+        """Read a raw BTF file, or the ``.BTF`` section of an ELF object.
+
+        Raises:
+            ValueError: not BTF, or an ELF object without a ``.BTF`` section.
+            OSError: the file cannot be read.
+        """
+        with open(path, "rb") as f:
+            data = f.read()
+        if data[:4] == b"\x7fELF":
+            from bpfobj._internal import elf
+
+            data = elf_btf_section(elf, data, os.fspath(path))
+        return cls.from_bytes(data, base=base)
+
+    def _total_str_len(self) -> int:
+        return self._base_str_len + (self._str_len if self._data else 0)
+
+    def _str(self, off: int, type_id: int) -> str:
+        if off < self._base_str_len:
+            assert self._base is not None
+            return self._base._str(off, type_id)
+        off -= self._base_str_len
+        if off >= self._str_len:
+            raise ValueError(f"BTF: type {type_id}: name offset "
+                             f"{off + self._base_str_len} past the string section "
+                             f"({self._total_str_len()} bytes)")
+        start = self._str_start + off
+        end = self._data.index(b"\0", start)  # the section ends with NUL: always found
+        return self._data[start:end].decode("utf-8", "surrogateescape")
+
+    def _check_id(self, ref: int, type_id: int, what: str) -> int:
+        if ref >= len(self):
+            raise ValueError(f"BTF: type {type_id}: {what} refers to type {ref}, "
+                             f"past the last type ({len(self) - 1})")
+        return ref
+
+    def _resolve(self, type_id: int) -> Type:
+        return self[type_id]
+
+    def _decode(self, type_id: int) -> Type:  # noqa: C901 - one branch per kind
+        pos = self._offsets[type_id - self._id0]
+        data = self._data
+        name_off, info, size = _TYPE.unpack_from(data, pos)
+        kind = (info >> 24) & 0x1F
+        vlen = info & 0xFFFF
+        kflag = info >> 31
+        name = self._str(name_off, type_id) if name_off else ""
+        p = pos + 12
+        t: Type
+        if kind in _REF_KINDS and kind not in (Kind.FUNC_PROTO,):
+            self._check_id(size, type_id, "type")
+        if kind == Kind.INT:
+            enc = _U32.unpack_from(data, p)[0]
+            t = Int(name, size, IntEncoding((enc >> 24) & 0x0F), (enc >> 16) & 0xFF, enc & 0xFF)
+        elif kind == Kind.PTR:
+            t = Pointer.__new__(Pointer)
+            t.name = name
+            t._target = size  # type: ignore[attr-defined]
+        elif kind == Kind.ARRAY:
+            elem, index, nelems = _3U32.unpack_from(data, p)
+            self._check_id(elem, type_id, "array element type")
+            self._check_id(index, type_id, "array index type")
+            t = Array.__new__(Array)
+            t.name = name
+            t._type, t._index, t.nelems = elem, index, nelems  # type: ignore[attr-defined]
+        elif kind in (Kind.STRUCT, Kind.UNION):
+            members: list[Member] = []
+            for m_name, m_type, m_off in _3U32.iter_unpack(data[p:p + 12 * vlen]):
+                self._check_id(m_type, type_id, f"member {len(members)}")
+                m = Member.__new__(Member)
+                m._src = self
+                m.name = self._str(m_name, type_id) if m_name else ""
+                m._type = m_type  # type: ignore[attr-defined]
+                if kflag:
+                    m.offset, m.bitfield_size = m_off & 0xFFFFFF, m_off >> 24
+                else:
+                    m.offset, m.bitfield_size = m_off, 0
+                members.append(m)
+            t = (Struct if kind == Kind.STRUCT else UnionType)(name, size, members)
+        elif kind == Kind.ENUM:
+            fmt = "<Ii" if kflag else "<II"
+            values: list[EnumValue] = [EnumValue(self._str(n, type_id) if n else "", v)
+                      for n, v in struct.iter_unpack(fmt, data[p:p + 8 * vlen])]
+            t = Enum(name, size, bool(kflag), values)
+        elif kind == Kind.ENUM64:
+            values = []
+            for n, lo, hi in _3U32.iter_unpack(data[p:p + 12 * vlen]):
+                v = (hi << 32) | lo
+                if kflag and v >= 1 << 63:
+                    v -= 1 << 64
+                values.append(EnumValue(self._str(n, type_id) if n else "", v))
+            t = Enum(name, size, bool(kflag), values)
+        elif kind == Kind.FWD:
+            t = Fwd(name, FwdKind(kflag))
+        elif kind in (Kind.TYPEDEF, Kind.VOLATILE, Kind.CONST, Kind.RESTRICT):
+            cls: type[Union[Typedef, Qualifier]] = _QUALIFIERS[kind]
+            t = cls.__new__(cls)
+            t.name = name
+            t._type = size  # type: ignore[union-attr]
+        elif kind == Kind.FUNC:
+            t = Func.__new__(Func)
+            t.name = name
+            t._type = size  # type: ignore[attr-defined]
+            t.linkage = _enum_or(FuncLinkage, vlen, type_id, "func linkage")
+        elif kind == Kind.FUNC_PROTO:
+            self._check_id(size, type_id, "return type")
+            params: list[FuncParam] = []
+            for p_name, p_type in _2U32.iter_unpack(data[p:p + 8 * vlen]):
+                self._check_id(p_type, type_id, f"parameter {len(params)}")
+                fp = FuncParam.__new__(FuncParam)
+                fp._src = self
+                fp.name = self._str(p_name, type_id) if p_name else ""
+                fp._type = p_type  # type: ignore[attr-defined]
+                params.append(fp)
+            t = FuncProto.__new__(FuncProto)
+            t.name = name
+            t._return = size  # type: ignore[attr-defined]
+            t.params = params
+        elif kind == Kind.VAR:
+            t = Var.__new__(Var)
+            t.name = name
+            t._type = size  # type: ignore[attr-defined]
+            t.linkage = _enum_or(VarLinkage, _U32.unpack_from(data, p)[0], type_id,
+                                 "var linkage")
+        elif kind == Kind.DATASEC:
+            secinfos: list[VarSecinfo] = []
+            for v_type, v_off, v_size in _3U32.iter_unpack(data[p:p + 12 * vlen]):
+                self._check_id(v_type, type_id, f"variable {len(secinfos)}")
+                vs = VarSecinfo.__new__(VarSecinfo)
+                vs._src = self
+                vs._type, vs.offset, vs.size = v_type, v_off, v_size  # type: ignore[attr-defined]
+                secinfos.append(vs)
+            t = Datasec(name, size, secinfos)
+        elif kind == Kind.FLOAT:
+            t = Float(name, size)
+        elif kind == Kind.DECL_TAG:
+            t = DeclTag.__new__(DeclTag)
+            t.name = name
+            t._type = size  # type: ignore[attr-defined]
+            t.index = _I32.unpack_from(data, p)[0]
+            t.attribute = bool(kflag)
+        else:  # TYPE_TAG; the scan admitted no other kind
+            t = TypeTag.__new__(TypeTag)
+            t.name = name
+            t._type = size  # type: ignore[attr-defined]
+            t.attribute = bool(kflag)
+        t._src = self
+        return t
+
+    # -- container protocol ---------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return self._shift + len(self._types)
+
+    def __getitem__(self, type_id: int) -> Type:
+        """The type with this id (0 is Void).
+
+        Raises:
+            IndexError: no such id (a ``ValueError`` when the raw bytes of the type are bad).
+        """
+        if type_id < 0:
+            raise IndexError(f"BTF type id {type_id} is negative")
+        if type_id < self._shift and self._base is not None:
+            return self._base[type_id]
+        local = type_id - self._shift
+        try:
+            t = self._types[local]
+        except IndexError:
+            raise IndexError(f"BTF type id {type_id} out of range (last is "
+                             f"{len(self) - 1})") from None
+        if t is None:
+            t = self._decode(type_id)
+            self._types[local] = t
+            self._ids[t] = type_id
+        return t
+
+    def __iter__(self) -> Iterator[Type]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def own_types(self) -> Iterator[tuple[int, Type]]:
+        """(id, type) of this spec's own types: for split BTF, not the base's; no Void."""
+        for i in range(self._id0, len(self)):
+            yield i, self[i]
+
+    @property
+    def base(self) -> Optional[Spec]:
+        """The base spec of split BTF (vmlinux for a module), or None."""
+        return self._base
+
+    def type_id(self, t: Type) -> int:
+        """The id of ``t`` in this spec (identity, not structure).
+
+        Raises:
+            KeyError: ``t`` is not a type of this spec (or of its base).
+        """
+        try:
+            return self._ids[t]
+        except KeyError:
+            pass
+        if isinstance(t, Void):
+            return 0
+        if self._base is not None:
+            return self._base.type_id(t)
+        raise KeyError(f"{t!r} is not a type of this spec")
+
+    def _ids_named(self, name: str) -> list[int]:
+        """Ids of the types named ``name``, this spec's and its base's, in id order."""
+        found = self._base._ids_named(name) if self._base is not None else []
+        if self._data:
+            csys = _csys()
+            if csys is not None:
+                found.extend(self._id0 + i for i in
+                             csys.btf_find_by_name(self._data, self._offsets,
+                                                   self._str_start, self._str_len,
+                                                   self._base_str_len, name))
+                return found
+            if self._name_cache is None:
+                self._name_cache = self._build_name_cache()
+            found.extend(self._name_cache.get(name, ()))
+            return found
+        found.extend(self._shift + i for i, t in enumerate(self._types)
+                     if t is not None and t.name == name)
+        return found
+
+    def _build_name_cache(self) -> dict[str, list[int]]:
+        cache: dict[str, list[int]] = {}
+        for local, pos in enumerate(self._offsets):
+            off = _U32.unpack_from(self._data, pos)[0]
+            if off >= self._base_str_len:
+                tid = self._id0 + local
+                if off - self._base_str_len >= self._str_len:
+                    continue  # decoding the type reports it
+                cache.setdefault(self._str(off, tid), []).append(tid)
+        return cache
+
+    def types_by_name(self, name: str) -> list[Type]:
+        """Every type named ``name`` (any kind), in id order; [] when there is none."""
+        if not name:
+            return []
+        return [self[i] for i in self._ids_named(name)]
+
+    @overload
+    def type_by_name(self, name: str) -> Type: ...
+    @overload
+    def type_by_name(self, name: str, kind: type[T]) -> T: ...
+
+    def type_by_name(self, name: str, kind: Optional[type[Any]] = None) -> Any:
+        """The one type named ``name`` (of class ``kind`` when given: ``btf.Struct``).
+
+        Raises:
+            KeyError: no such type, or more than one and ``kind`` does not tell them apart.
+        """
+        found = [t for t in self.types_by_name(name) if kind is None or isinstance(t, kind)]
+        if not found:
+            what = f" of kind {kind.__name__}" if kind is not None else ""
+            raise KeyError(f"BTF: no type named {name!r}{what}")
+        if len(found) > 1:
+            # Prefer the one type that is not a forward declaration (cilium does the same).
+            full = [t for t in found if not isinstance(t, Fwd)]
+            if len(full) == 1:
+                return full[0]
+            raise KeyError(f"BTF: {len(found)} types named {name!r}; pass the kind")
+        return found[0]
+
+    # -- equality -------------------------------------------------------------------------
+
+    def _shape(self, t: Type) -> tuple[object, ...]:
+        parts: list[object] = [type(t)]
+        for f in t._fields:
+            value = getattr(t, f)
+            if f in t._refs:
+                parts.append(self.type_id(value))
+            elif isinstance(value, list):
+                parts.append(tuple(tuple(self.type_id(getattr(item, g)) if g in item._refs
+                                         else getattr(item, g) for g in item._fields)
+                                   for item in value))
+            else:
+                parts.append(value)
+        return tuple(parts)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Spec):
+            return NotImplemented
+        if len(self) != len(other):
+            return False
+        if (self._base is None) != (other._base is None):
+            return False
+        if self._base is not None and other._base is not None and \
+                self._base is not other._base and self._base != other._base:
+            return False
+        start = self._id0
+        return all(self._shape(self[i]) == other._shape(other[i]) for i in range(start, len(self)))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        base = f", base={len(self._base)} types" if self._base is not None else ""
+        return f"Spec({len(self)} types{base})"
+
+    def marshal(self) -> bytes:
+        """Raw BTF of this spec's own types (split BTF when it has a base); see marshal.py."""
+        from .marshal import marshal  # type: ignore[import-not-found, unused-ignore]
+
+        return marshal(self)  # type: ignore[no-any-return, unused-ignore]
+
+    def format_c(self) -> str:
+        """A C header of these types, as ``bpftool btf dump ... format c`` (see format.py)."""
+        from . import format as _format  # type: ignore[attr-defined, unused-ignore]
+
+        return _format.format_c(self)  # type: ignore[no-any-return, unused-ignore]
+
+
+_QUALIFIERS: dict[int, Any] = {Kind.TYPEDEF: Typedef, Kind.VOLATILE: Volatile,
+                               Kind.CONST: Const, Kind.RESTRICT: Restrict}
+
+E = TypeVar("E", FuncLinkage, VarLinkage)
+
+
+def _enum_or(cls: type[E], value: int, type_id: int, what: str) -> E:
+    try:
+        return cls(value)
+    except ValueError:
+        raise ValueError(f"BTF: type {type_id}: unknown {what} {value}") from None
+
+
+def _references(t: Type) -> Iterator[Type]:
+    """The types ``t`` refers to directly, in field order."""
+    for f in t._fields:
+        value = getattr(t, f)
+        if f in t._refs:
+            yield value
+        elif isinstance(value, list):
+            for item in value:
+                for g in item._refs:
+                    yield getattr(item, g)
+
+
+def elf_btf_section(elf: Any, data: bytes, where: str) -> bytes:
+    """The ``.BTF`` section of an ELF object, through ``_internal.elf``."""
+    f = elf.ELFFile.from_bytes(data) if hasattr(elf, "ELFFile") else elf.parse(data)
+    for sec in f.sections:
+        if sec.name == ".BTF":
+            return bytes(f.section_data(sec)) if hasattr(f, "section_data") else bytes(sec.data)
+    raise ValueError(f"{where}: ELF object has no .BTF section")
+
+
+_kernel_cache: dict[str, Spec] = {}
+
+
+def kernel_spec(module: Optional[str] = None, *, btf_dir: str = KERNEL_BTF_DIR) -> Spec:
+    """The running kernel's types (cilium's ``LoadKernelSpec``), parsed once and cached.
+
+    ``module`` gives that module's split BTF on top of vmlinux.
+
+    Raises:
+        FileNotFoundError: the kernel has no BTF (CONFIG_DEBUG_INFO_BTF), or no such module.
+        ValueError: the file is not valid BTF.
+    """
+    key = f"{btf_dir}\0{module or 'vmlinux'}"
+    spec = _kernel_cache.get(key)
+    if spec is None:
+        base = None if module is None else kernel_spec(btf_dir=btf_dir)
+        spec = Spec.from_file(os.path.join(btf_dir, module or "vmlinux"), base=base)
+        _kernel_cache[key] = spec
+    return spec
+
+
+if sys.byteorder != "little":  # pragma: no cover - every target we build for
+    raise ImportError("bpfobj.btf reads little-endian BTF on little-endian hosts only")
