@@ -958,3 +958,14 @@ struct bpf_btf_info {
 #define XDP_FLAGS_DRV_MODE 4
 #define XDP_FLAGS_HW_MODE 8
 #define XDP_FLAGS_REPLACE 16
+
+/* BPF ring buffer record header (BPF_RINGBUF_BUSY_BIT, _DISCARD_BIT, _HDR_SZ) */
+#define BPF_RINGBUF_BUSY_BIT 2147483648
+#define BPF_RINGBUF_DISCARD_BIT 1073741824
+#define BPF_RINGBUF_HDR_SZ 8
+
+/* bpf_perf_event_output / bpf_ringbuf_* flags */
+#define BPF_F_INDEX_MASK 4294967295
+#define BPF_F_CURRENT_CPU 4294967295
+#define BPF_RB_NO_WAKEUP 1
+#define BPF_RB_FORCE_WAKEUP 2

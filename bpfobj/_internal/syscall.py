@@ -1038,3 +1038,203 @@ def statfs_type(path: str) -> int:
     if rc < 0:
         raise OSError(-rc, os.strerror(-rc), path)
     return rc
+
+
+# -- perf events ------------------------------------------------------------------
+#
+# perf_event_open(2) and the ioctls on its descriptors. The attr is built and
+# dropped here: callers pass typed keywords, and get an owned FD back.
+
+PERF_TYPE_SOFTWARE: int = lib.PERF_TYPE_SOFTWARE
+PERF_TYPE_TRACEPOINT: int = lib.PERF_TYPE_TRACEPOINT
+PERF_COUNT_SW_BPF_OUTPUT: int = lib.PERF_COUNT_SW_BPF_OUTPUT
+PERF_SAMPLE_RAW: int = lib.PERF_SAMPLE_RAW
+
+
+def perf_event_open(
+    *,
+    type: int,  # noqa: A002 - the kernel's name
+    config: int = 0,
+    pid: int = -1,
+    cpu: int = -1,
+    group_fd: Optional[FD] = None,
+    flags: int = 0,
+    sample_type: int = 0,
+    sample_period: int = 0,
+    wakeup_events: int = 0,
+    disabled: bool = False,
+    inherit: bool = False,
+    exclude_kernel: bool = False,
+    exclude_user: bool = False,
+    exclude_hv: bool = False,
+    config1: int = 0,
+    config2: int = 0,
+    uprobe_path: Optional[str] = None,
+    kprobe_func: Optional[str] = None,
+    probe_offset: int = 0,
+    obj: object = "",
+) -> FD:
+    """perf_event_open(2): open a perf event; the returned FD is the caller's (close-on-exec).
+
+    ``type``/``config`` select the event (PERF_TYPE_TRACEPOINT with a tracefs
+    event id, PERF_TYPE_SOFTWARE with PERF_COUNT_SW_BPF_OUTPUT, a PMU's type
+    from /sys/bus/event_source/devices/*/type). ``uprobe_path`` or
+    ``kprobe_func`` fill config1 (the kernel's union) and ``probe_offset``
+    config2, for the perf_uprobe and perf_kprobe PMUs.
+
+    Raises:
+        BPFError: from the kernel (ENOENT: no such event; EACCES/EPERM: privileges).
+    """
+    if uprobe_path is not None and kprobe_func is not None:
+        raise ValueError("perf_event_open: give uprobe_path or kprobe_func, not both")
+    attr = _new("struct perf_event_attr *")
+    attr.size = ffi.sizeof("struct perf_event_attr")
+    attr.type = type
+    attr.config = config
+    attr.sample_type = sample_type
+    attr.sample_period = sample_period
+    attr.wakeup_events = wakeup_events
+    attr.disabled = int(disabled)
+    attr.inherit = int(inherit)
+    attr.exclude_kernel = int(exclude_kernel)
+    attr.exclude_user = int(exclude_user)
+    attr.exclude_hv = int(exclude_hv)
+    attr.config1 = config1
+    attr.config2 = config2
+    name = uprobe_path if uprobe_path is not None else kprobe_func
+    cname = None
+    if name is not None:
+        cname = _new("char[]", os.fsencode(name))
+        attr.config1 = address(cname)
+        attr.probe_offset = probe_offset
+    if group_fd is None:
+        rc = lib.bpfobj_perf_event_open(attr, pid, cpu, -1, flags)
+    else:
+        with group_fd.borrow(Op.PERF_EVENT_OPEN, obj) as graw:
+            rc = lib.bpfobj_perf_event_open(attr, pid, cpu, graw, flags)
+    del cname  # kept alive across the call
+    return _adopt(rc, Op.PERF_EVENT_OPEN, obj)
+
+
+def perf_event_enable(fd: FD, obj: object = "") -> None:
+    """PERF_EVENT_IOC_ENABLE."""
+    _call(fd, Op.PERF_EVENT_IOCTL, obj, lib.bpfobj_ioctl, lib.PERF_EVENT_IOC_ENABLE, 0)
+
+
+def perf_event_disable(fd: FD, obj: object = "") -> None:
+    """PERF_EVENT_IOC_DISABLE."""
+    _call(fd, Op.PERF_EVENT_IOCTL, obj, lib.bpfobj_ioctl, lib.PERF_EVENT_IOC_DISABLE, 0)
+
+
+def perf_event_set_bpf(fd: FD, prog_fd: FD, obj: object = "") -> None:
+    """PERF_EVENT_IOC_SET_BPF: attach a program to the perf event (the pre-BPF-link way)."""
+    with prog_fd.borrow(Op.PERF_EVENT_IOCTL, obj) as praw:
+        _call(fd, Op.PERF_EVENT_IOCTL, obj, lib.bpfobj_ioctl, lib.PERF_EVENT_IOC_SET_BPF, praw)
+
+
+def perf_event_id(fd: FD, obj: object = "") -> int:
+    """PERF_EVENT_IOC_ID: the event's id, as the kernel reports it in samples."""
+    out = _new("__u64 *")
+    _call(fd, Op.PERF_EVENT_IOCTL, obj, lib.bpfobj_ioctl_ptr, lib.PERF_EVENT_IOC_ID, out)
+    return int(out[0])
+
+
+def perf_event_query_bpf(fd: FD, max_ids: int = 64, obj: object = "") -> list[int]:
+    """PERF_EVENT_IOC_QUERY_BPF: IDs of the programs attached to the event's tracepoint."""
+    hdr = ffi.sizeof("struct perf_event_query_bpf")
+    buf = _new("char[]", hdr + 4 * max_ids)
+    query = ffi.cast("struct perf_event_query_bpf *", buf)
+    query.ids_len = max_ids
+    _call(fd, Op.PERF_EVENT_IOCTL, obj, lib.bpfobj_ioctl_ptr, lib.PERF_EVENT_IOC_QUERY_BPF, buf)
+    ids = ffi.cast("__u32 *", buf + hdr)
+    return [int(ids[i]) for i in range(min(int(query.prog_cnt), max_ids))]
+
+
+# -- mappings ---------------------------------------------------------------------
+
+PAGE_SIZE: int = int(lib.bpfobj_page_size())
+
+
+class Mapping:
+    """One MAP_SHARED mmap(2) of a descriptor, unmapped exactly once.
+
+    ``close()`` is idempotent; a forgotten Mapping is unmapped by its
+    finalizer. The owner keeps calls that read the memory from racing
+    ``close()`` (see _Consumer).
+    """
+
+    __slots__ = ("_addr", "_length", "_token")
+
+    def __init__(self, addr: Any, length: int) -> None:
+        self._addr = addr
+        self._length = length
+        self._token: list[bool] = [True]
+
+    @property
+    def address(self) -> int:
+        """The start address (0 once unmapped)."""
+        return int(ffi.cast("uintptr_t", self._addr)) if self._token else 0
+
+    @property
+    def length(self) -> int:
+        return self._length
+
+    def close(self) -> None:
+        """munmap(2), once."""
+        try:
+            self._token.pop()
+        except IndexError:
+            return
+        lib.bpfobj_munmap(self._addr, self._length)
+
+    def __del__(self) -> None:
+        if getattr(self, "_token", None):
+            self.close()
+
+
+def mmap_fd(fd: FD, length: int, *, offset: int = 0, writable: bool = False,
+            obj: object = "") -> Mapping:
+    """mmap(2) ``length`` bytes of ``fd`` at ``offset``, shared; read-only unless ``writable``."""
+    out = _new("void **")
+    _call(fd, Op.MMAP, obj, lib.bpfobj_mmap, length, int(writable), offset, out)
+    return Mapping(out[0], length)
+
+
+# -- epoll and eventfd --------------------------------------------------------------
+
+
+def epoll_create() -> FD:
+    """epoll_create1(EPOLL_CLOEXEC)."""
+    return _adopt(lib.bpfobj_epoll_create(), Op.EPOLL, "")
+
+
+def epoll_add(epfd: FD, fd: FD, tag: int, obj: object = "") -> None:
+    """epoll_ctl(EPOLL_CTL_ADD, fd, EPOLLIN) reporting ``tag`` when fd is readable."""
+    with fd.borrow(Op.EPOLL, obj) as raw:
+        _call(epfd, Op.EPOLL, obj, lib.bpfobj_epoll_add, raw, tag)
+
+
+def _epoll_wait_once(raw: int, tags: Any, max_events: int, timeout_ms: int) -> int:
+    rc = int(lib.bpfobj_epoll_wait(raw, tags, max_events, timeout_ms))
+    return 0 if rc == -_errno.EINTR else rc  # the caller recomputes its timeout
+
+
+def epoll_wait(epfd: FD, timeout_ms: int, max_events: int = 8, obj: object = "") -> list[int]:
+    """epoll_wait(2): the tags of ready descriptors; [] on timeout or a signal.
+
+    ``timeout_ms`` < 0 waits for ever. The GIL is released while waiting;
+    a concurrent close of ``epfd`` is deferred until the wait returns.
+    """
+    tags = _new("__u64[]", max_events)
+    n = _call(epfd, Op.EPOLL, obj, _epoll_wait_once, tags, max_events, timeout_ms)
+    return [int(tags[i]) for i in range(n)]
+
+
+def eventfd() -> FD:
+    """eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)."""
+    return _adopt(lib.bpfobj_eventfd(), Op.EPOLL, "eventfd")
+
+
+def eventfd_signal(fd: FD) -> None:
+    """Write 1 to an eventfd, making it readable."""
+    _call(fd, Op.EPOLL, "eventfd", lib.bpfobj_eventfd_signal)
