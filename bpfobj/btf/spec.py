@@ -260,9 +260,7 @@ class Spec:
         with open(path, "rb") as f:
             data = f.read()
         if data[:4] == b"\x7fELF":
-            from bpfobj._internal import elf
-
-            data = elf_btf_section(elf, data, os.fspath(path))
+            data = elf_btf_section(data, os.fspath(path))
         return cls.from_bytes(data, base=base)
 
     def _total_str_len(self) -> int:
@@ -280,6 +278,19 @@ class Spec:
         start = self._str_start + off
         end = self._data.index(b"\0", start)  # the section ends with NUL: always found
         return self._data[start:end].decode("utf-8", "surrogateescape")
+
+    def string_at(self, off: int) -> str:
+        """The string at offset ``off`` of the string table (split BTF: the base's first).
+
+        Raises:
+            ValueError: ``off`` is outside the string table.
+        """
+        if off == 0:
+            return ""
+        if off < 0 or off >= self._total_str_len():
+            raise ValueError(f"BTF: string offset {off} outside the string table "
+                             f"({self._total_str_len()} bytes)")
+        return self._str(off, -1)
 
     def _check_id(self, ref: int, type_id: int, what: str) -> int:
         if ref >= len(self):
@@ -589,13 +600,19 @@ def _references(t: Type) -> Iterator[Type]:
                     yield getattr(item, g)
 
 
-def elf_btf_section(elf: Any, data: bytes, where: str) -> bytes:
-    """The ``.BTF`` section of an ELF object, through ``_internal.elf``."""
-    f = elf.ELFFile.from_bytes(data) if hasattr(elf, "ELFFile") else elf.parse(data)
-    for sec in f.sections:
-        if sec.name == ".BTF":
-            return bytes(f.section_data(sec)) if hasattr(f, "section_data") else bytes(sec.data)
-    raise ValueError(f"{where}: ELF object has no .BTF section")
+def elf_btf_section(data: bytes, where: str) -> bytes:
+    """The ``.BTF`` section of an ELF object (through ``_internal.elf``).
+
+    Raises:
+        ValueError: a malformed ELF file, or no ``.BTF`` section.
+    """
+    from bpfobj._internal.elf import ELFFile
+
+    f = ELFFile(data)
+    sec = f.section(".BTF")
+    if sec is None:
+        raise ValueError(f"{where}: ELF object has no .BTF section")
+    return f.data(sec)
 
 
 _kernel_cache: dict[str, Spec] = {}
