@@ -17,9 +17,9 @@ _ROOT = pathlib.Path(__file__).resolve().parent.parent
 _CDEFS = _ROOT / "cdefs"
 # Order matters: bpfobj.h uses the types of bpf.h; events.h those of bpf.h
 # and perf_event.h.
-_HEADERS = ("bpf.h", "perf_event.h", "bpfobj.h", "events.h")
+_HEADERS = ("bpf.h", "perf_event.h", "bpfobj.h", "events.h", "btf.h")
 # The C source: the uapi subsets and struct declarations, then the helpers.
-_C_PARTS = ("bpf.h", "perf_event.h", "bpfobj.c", "events.h", "events.c")
+_C_PARTS = ("bpf.h", "perf_event.h", "bpfobj.c", "events.h", "events.c", "btf.h", "btf.c")
 
 
 def _version() -> str:

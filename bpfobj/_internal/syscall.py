@@ -1238,3 +1238,46 @@ def eventfd() -> FD:
 def eventfd_signal(fd: FD) -> None:
     """Write 1 to an eventfd, making it readable."""
     _call(fd, Op.EPOLL, "eventfd", lib.bpfobj_eventfd_signal)
+
+
+# -- BTF reader helpers (cdefs/btf.c): no system call, one C walk over raw BTF -----------
+
+_BTF_INDEX_ERRORS = {-1: "truncated header", -2: "unknown kind",
+                     -3: "record runs past the type section", -4: "too many types"}
+
+
+def btf_index(data: bytes, start: int, length: int) -> memoryview:
+    """Absolute byte offsets of the type records of data[start:start+length], as u32s.
+
+    Raises:
+        ValueError: a record is truncated, of an unknown kind, or runs past the section
+            (the message names its type id and offset).
+    """
+    if start < 0 or length < 0 or start + length > len(data):
+        raise ValueError(f"BTF: type section {start}+{length} outside {len(data)} bytes")
+    cap = length // 12 + 1
+    offsets = _new("__u32[]", cap)
+    bad = _new("size_t[2]")
+    n = lib.bpfobj_btf_index(_from_buffer(data), start, length, offsets, cap, bad, bad + 1)
+    if n < 0:
+        raise ValueError(f"BTF: type {bad[1] + 1} at offset {bad[0]}: "
+                         f"{_BTF_INDEX_ERRORS.get(n, 'bad record')}")
+    return memoryview(ffi.buffer(offsets, 4 * n)[:]).cast("I")
+
+
+def btf_find_by_name(data: bytes, offsets: memoryview, str_start: int, str_len: int,
+                     base_str_len: int, name: str) -> list[int]:
+    """Indexes into ``offsets`` of the records named ``name`` (see cdefs/btf.h)."""
+    if str_start + str_len > len(data):
+        raise ValueError(f"BTF: string section {str_start}+{str_len} outside {len(data)} bytes")
+    raw_name = name.encode("utf-8", "surrogateescape")
+    n = len(offsets)
+    cap = 16
+    while True:
+        out = _new("__u32[]", cap)
+        found = lib.bpfobj_btf_find_name(_from_buffer(data), _from_buffer("__u32[]", offsets), n,
+                                         str_start, str_len, base_str_len, raw_name,
+                                         len(raw_name), out, cap)
+        if found <= cap:
+            return list(out[0:found])
+        cap = found

@@ -1,0 +1,20 @@
+/* BTF reader helpers (implemented in btf.c): walk the raw records of a BTF type section
+ * (layout of include/uapi/linux/btf.h, Linux 6.18) in one call, so that Python need not
+ * touch 126,622 records to find one name. Pure functions over caller-owned memory: no
+ * system calls, no allocation.
+ */
+
+/* Index the type section data[start, start+len): offsets[i] gets the absolute byte offset
+ * of type record i (at most max records). Returns the number of records, or a negative
+ * code: -1 truncated header, -2 unknown kind, -3 record runs past the section, -4 more than
+ * max records. On failure *bad_off is the offset (from start) of the bad record and
+ * *bad_index its index. Kind and vlen are masked as the newest uapi does (5 and 16 bits). */
+long bpfobj_btf_index(const unsigned char *data, size_t start, size_t len, __u32 *offsets,
+                      size_t max, size_t *bad_off, size_t *bad_index);
+
+/* Indexes i of the n records at offsets[] whose name_off, minus base_str_len, names
+ * exactly name[0:name_len] in the string section data[str_start, str_start+str_len).
+ * Writes up to max_out indexes to out; returns how many matched (may exceed max_out). */
+long bpfobj_btf_find_name(const unsigned char *data, const __u32 *offsets, size_t n,
+                          size_t str_start, size_t str_len, size_t base_str_len,
+                          const char *name, size_t name_len, __u32 *out, size_t max_out);
