@@ -1,8 +1,8 @@
 """bpfobj: Linux eBPF objects (programs, maps, links, BTF) from Python.
 
 The package's public names; see DESIGN.md for the layers. Submodules
-``objects``, ``bpffs``, ``procfs``, ``fdpass``, ``leak`` and ``testing`` are
-imported on use.
+``objects``, ``bpffs``, ``procfs``, ``fdpass``, ``leak``, ``testing``, ``ringbuf``
+and ``perf`` are imported on use.
 """
 
 from __future__ import annotations
@@ -68,12 +68,13 @@ __all__ = [
     "new_from_fd",
 ]
 
-_SUBMODULES = frozenset({"objects", "bpffs", "procfs", "fdpass", "leak", "testing"})
+_SUBMODULES = frozenset({"objects", "bpffs", "procfs", "fdpass", "leak", "testing", "ringbuf",
+                         "perf"})
 
 from typing import TYPE_CHECKING  # noqa: E402
 
 if TYPE_CHECKING:  # the type checker sees the submodules; at run time __getattr__ imports them
-    from . import bpffs, fdpass, leak, objects, procfs, testing  # noqa: F401
+    from . import bpffs, fdpass, leak, objects, perf, procfs, ringbuf, testing  # noqa: F401
 
 
 def __getattr__(name: str) -> object:

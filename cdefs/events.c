@@ -192,8 +192,7 @@ long bpfobj_ringbuf_consume(struct bpfobj_ring *r, char *out, size_t cap,
         if (len > r->mask)
             return -EBADMSG;
         if (used + len > cap) {
-            if (n == 0)
-                *need = len;
+            *need = len;
             break;
         }
         memcpy(out + used, r->data + (cons & r->mask) + RB_HDR, len);
@@ -274,8 +273,7 @@ long bpfobj_perf_consume(struct bpfobj_perf_ring *rings, int nrings, int *next,
                     size = h.size > sizeof(h) + sizeof(size)
                                ? h.size - sizeof(h) - sizeof(size) : 0;
                 if (used + size > cap) {
-                    if (n == 0)
-                        *need = size;
+                    *need = size;
                     full = 1;
                     break;
                 }

@@ -39,8 +39,9 @@ struct bpfobj_ring {
 /* Copy up to max_records committed records, in order, into out (cap bytes):
  * record i ends at ends[i]. Discarded records are skipped, a busy one ends the
  * batch. Each record is copied before the consumer position moves past it.
- * Returns the count; when the first record does not fit, returns 0 and sets
- * *need to its length. -EBADMSG on a record longer than the ring. */
+ * Returns the count; when a record does not fit in what is left of out,
+ * *need is set to its length (else 0). -EBADMSG on a record longer than the
+ * ring. */
 long bpfobj_ringbuf_consume(struct bpfobj_ring *r, char *out, size_t cap,
                             __u32 *ends, long max_records, __u64 *need);
 /* One record into out: its length, -1 when none is committed, or the length
@@ -62,8 +63,8 @@ struct bpfobj_perf_ring {
  * with ring *next and going round; record i ends at ends[i], came from ring
  * cpus[i] and carries lost[i] samples lost before it. *next is where the
  * following call starts. Records that wrap the buffer's end are copied in two
- * pieces; the raw sample is cut to its u32 size. Returns the count, or 0 and
- * *need when the first sample does not fit, or -EBADMSG on a corrupt header. */
+ * pieces; the raw sample is cut to its u32 size. Returns the count, with
+ * *need set as for the ring buffer, or -EBADMSG on a corrupt header. */
 long bpfobj_perf_consume(struct bpfobj_perf_ring *rings, int nrings, int *next,
                          char *out, size_t cap, __u32 *ends, __u32 *cpus,
                          __u64 *lost, long max_records, __u64 *need);

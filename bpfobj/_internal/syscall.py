@@ -113,6 +113,14 @@ buffer_bytes: Callable[[Any, int], bytes] = _unpack
 NULL: Any = ffi.NULL
 
 
+def c_buffer(data: bytes) -> Any:
+    """A C copy of ``data`` plus a NUL (for pointer members: paths, u64 arrays).
+
+    The caller keeps the returned object alive until the call that reads it returns.
+    """
+    return _new("char[]", data)
+
+
 def ffi_null() -> Any:
     """The NULL pointer, for an absent key or value."""
     return NULL
@@ -707,6 +715,10 @@ def prog_load(
     attach_btf_id: int = 0,
     attach_prog_fd: Optional[FD] = None,
     prog_btf_fd: Optional[FD] = None,
+    func_info: bytes = b"",
+    func_info_rec_size: int = 0,
+    line_info: bytes = b"",
+    line_info_rec_size: int = 0,
     log_level: int = 0,
     log_size: int = 0,
     obj: object = "",
@@ -722,6 +734,7 @@ def prog_load(
     cinsns = _new("char[]", insns)
     clicense = _new("char[]", license.encode())
     attr = _new("union bpf_attr *")
+    keep: list[Any] = []  # buffers the attr points into, alive until the call returns
     attr.prog_type = prog_type
     attr.insn_cnt = len(insns) // 8
     attr.insns = address(cinsns)
@@ -732,6 +745,20 @@ def prog_load(
     attr.kern_version = kern_version
     attr.prog_ifindex = prog_ifindex
     attr.attach_btf_id = attach_btf_id
+    # func_info/line_info: records of the given size (bpf_func_info / bpf_line_info), which
+    # the kernel reads only with a program BTF.
+    for kind, blob, rec in (("func_info", func_info, func_info_rec_size),
+                            ("line_info", line_info, line_info_rec_size)):
+        if not blob:
+            continue
+        if rec <= 0 or len(blob) % rec:
+            raise ValueError(f"{kind}: {len(blob)} bytes is not a multiple of the record "
+                             f"size {rec}")
+        buf = _new("char[]", blob)
+        keep.append(buf)
+        setattr(attr, kind, address(buf))
+        setattr(attr, f"{kind}_cnt", len(blob) // rec)
+        setattr(attr, f"{kind}_rec_size", rec)
 
     def load(level: int, size: int) -> tuple[int, str]:
         log = _new("char[]", size) if level else ffi.NULL
@@ -1238,6 +1265,220 @@ def eventfd() -> FD:
 def eventfd_signal(fd: FD) -> None:
     """Write 1 to an eventfd, making it readable."""
     _call(fd, Op.EPOLL, "eventfd", lib.bpfobj_eventfd_signal)
+
+
+# -- event buffer consumers --------------------------------------------------------
+#
+# The memory of a BPF ring buffer or of perf buffers, read by the C helpers
+# in cdefs/events.c. Samples are copied into a private buffer before the
+# consumer position moves past them; Python only ever sees bytes.
+
+#: Records copied per C call, and the initial size of the copy buffer.
+_BATCH = 4096
+_INITIAL_CAP = 1 << 20
+
+
+class _Consumer:
+    """Owns mappings and keeps calls into them from racing close().
+
+    The guard is FD's: a call appends to ``_inflight``, checks ``_closed``,
+    and pops when done; close() marks, and the last call out unmaps.
+    """
+
+    __slots__ = ("_maps", "_inflight", "_closed", "_buf", "_cap", "_ends", "_need", "_obj",
+                 "__weakref__")
+
+    def __init__(self, obj: object) -> None:
+        self._maps: list[Mapping] = []
+        self._inflight: list[None] = []
+        self._closed = False
+        self._cap = _INITIAL_CAP
+        self._buf = _new("char[]", self._cap)
+        self._ends = _new("__u32[]", _BATCH)
+        self._need = _new("__u64 *")
+        self._obj = obj
+
+    def _grow(self, need: int) -> None:
+        cap = self._cap
+        while cap < need:
+            cap *= 2
+        self._buf = _new("char[]", cap)
+        self._cap = cap
+
+    def _enter(self, op: Op) -> None:
+        self._inflight.append(None)
+        if self._closed:
+            self._leave()
+            raise closed(op, self._obj)
+
+    def _leave(self) -> None:
+        self._inflight.pop()
+        if self._closed and not self._inflight:
+            self._unmap()
+
+    def _unmap(self) -> None:
+        for m in self._maps:
+            m.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Unmap now, or when the call in flight on another thread returns. Idempotent."""
+        self._closed = True
+        if not self._inflight:
+            self._unmap()
+
+    def _split(self, n: int) -> list[bytes]:
+        """The first ``n`` records of the copy buffer, as bytes."""
+        ends = _unpack(self._ends, n)
+        blob = _unpack(self._buf, ends[-1])
+        return list(map(blob.__getitem__, map(slice, [0, *ends], ends)))
+
+
+class RingConsumer(_Consumer):
+    """The mappings of a BPF_MAP_TYPE_RINGBUF map, and reads from them.
+
+    Maps the consumer page read-write and the producer page plus the data
+    (which the kernel maps twice) read-only. ``map_fd`` stays the caller's.
+    """
+
+    __slots__ = ("_ring",)
+
+    def __init__(self, map_fd: FD, size: int, obj: object = "") -> None:
+        super().__init__(obj)
+        if size <= 0 or size & (size - 1) or size % PAGE_SIZE:
+            raise ValueError(f"ringbuf {obj}: size {size} is not a power-of-2 multiple of pages")
+        try:
+            cons = mmap_fd(map_fd, PAGE_SIZE, writable=True, obj=obj)
+            self._maps.append(cons)
+            prod = mmap_fd(map_fd, PAGE_SIZE + 2 * size, offset=PAGE_SIZE, obj=obj)
+            self._maps.append(prod)
+        except BaseException:
+            self._unmap()
+            raise
+        ring = _new("struct bpfobj_ring *")
+        ring.consumer_pos = ffi.cast("unsigned long *", cons._addr)
+        ring.producer_pos = ffi.cast("unsigned long *", prod._addr)
+        ring.data = ffi.cast("char *", prod._addr) + PAGE_SIZE
+        ring.mask = size - 1
+        self._ring = ring
+
+    def read_one(self) -> Optional[bytes]:
+        """The next committed sample, or None."""
+        self._enter(Op.RINGBUF_READ)
+        try:
+            n = lib.bpfobj_ringbuf_read_one(self._ring, self._buf, self._cap)
+            while n > self._cap:
+                self._grow(n)
+                n = lib.bpfobj_ringbuf_read_one(self._ring, self._buf, self._cap)
+        finally:
+            self._leave()
+        if n >= 0:
+            return _unpack(self._buf, n)  # type: ignore[no-any-return]
+        if n == -1:
+            return None
+        raise from_errno(-n, Op.RINGBUF_READ, self._obj)
+
+    def read_many(self, max_records: int) -> list[bytes]:
+        """Up to ``max_records`` committed samples, in order (one C call per 4096)."""
+        out: list[bytes] = []
+        while len(out) < max_records:
+            want = min(max_records - len(out), _BATCH)
+            self._enter(Op.RINGBUF_READ)
+            try:
+                n = lib.bpfobj_ringbuf_consume(self._ring, self._buf, self._cap, self._ends,
+                                               want, self._need)
+            finally:
+                self._leave()
+            if n < 0:
+                raise from_errno(-n, Op.RINGBUF_READ, self._obj)
+            if n == 0:
+                if self._need[0]:
+                    self._grow(self._need[0])
+                    continue
+                break
+            out += self._split(n)
+            if n < want and not self._need[0]:
+                break  # nothing more committed
+        return out
+
+    def pending(self) -> bool:
+        """Whether unread bytes sit in the ring (committed, busy or discarded)."""
+        self._enter(Op.RINGBUF_READ)
+        try:
+            return bool(lib.bpfobj_ringbuf_pending(self._ring))
+        finally:
+            self._leave()
+
+
+class PerfConsumer(_Consumer):
+    """The mmapped perf buffers of one perf event per CPU, and reads from them.
+
+    Each buffer is 1 + ``pages`` pages (a control page, then the data);
+    ``fds`` stay the caller's. ``read_many`` returns (cpu, sample, lost)
+    tuples: ``lost`` counts PERF_RECORD_LOST samples the kernel dropped on
+    that CPU before this sample.
+    """
+
+    __slots__ = ("_rings", "_nrings", "_next", "_cpus", "_lost")
+
+    def __init__(self, fds: list[FD], pages: int, obj: object = "") -> None:
+        super().__init__(obj)
+        if pages <= 0 or pages & (pages - 1):
+            raise ValueError(f"perf buffer {obj}: {pages} pages is not a power of 2")
+        n = len(fds)
+        rings = _new("struct bpfobj_perf_ring[]", n)
+        try:
+            for i, fd in enumerate(fds):
+                m = mmap_fd(fd, (1 + pages) * PAGE_SIZE, writable=True, obj=obj)
+                self._maps.append(m)
+                page = ffi.cast("struct perf_event_mmap_page *", m._addr)
+                rings[i].page = page
+                rings[i].data = ffi.cast("char *", m._addr) + PAGE_SIZE
+                rings[i].size = pages * PAGE_SIZE
+        except BaseException:
+            self._unmap()
+            raise
+        self._rings = rings
+        self._nrings = n
+        self._next = _new("int *")
+        self._cpus = _new("__u32[]", _BATCH)
+        self._lost = _new("__u64[]", _BATCH)
+
+    def read_many(self, max_records: int) -> list[tuple[int, bytes, int]]:
+        """Up to ``max_records`` samples from all CPUs, each CPU's in order."""
+        out: list[tuple[int, bytes, int]] = []
+        while len(out) < max_records:
+            want = min(max_records - len(out), _BATCH)
+            self._enter(Op.PERF_READ)
+            try:
+                n = lib.bpfobj_perf_consume(self._rings, self._nrings, self._next, self._buf,
+                                            self._cap, self._ends, self._cpus, self._lost,
+                                            want, self._need)
+            finally:
+                self._leave()
+            if n < 0:
+                raise from_errno(-n, Op.PERF_READ, self._obj)
+            if n == 0:
+                if self._need[0]:
+                    self._grow(self._need[0])
+                    continue
+                break
+            out += zip(_unpack(self._cpus, n), self._split(n), _unpack(self._lost, n),
+                       strict=True)
+            if n < want and not self._need[0]:
+                break  # every CPU's buffer was drained
+        return out
+
+    def pending(self) -> bool:
+        """Whether any CPU's buffer holds unread records."""
+        self._enter(Op.PERF_READ)
+        try:
+            return bool(lib.bpfobj_perf_pending(self._rings, self._nrings))
+        finally:
+            self._leave()
 
 
 # -- BTF reader helpers (cdefs/btf.c): no system call, one C walk over raw BTF -----------
