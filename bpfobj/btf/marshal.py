@@ -154,9 +154,9 @@ def marshal(spec: Spec) -> bytes:  # noqa: C901 - one branch per kind
             out.append(struct.pack("<I", int(t.linkage)))
         elif isinstance(t, Datasec):
             out.append(pack(name, _info(Kind.DATASEC, len(t.vars), 0, type_id), t.size))
-            for i, v in enumerate(t.vars):
-                out.append(struct.pack("<III", ref(v.type, type_id, f"variable {i}"), v.offset,
-                                       v.size))
+            for i, sv in enumerate(t.vars):
+                out.append(struct.pack("<III", ref(sv.type, type_id, f"variable {i}"),
+                                       sv.offset, sv.size))
         elif isinstance(t, Float):
             out.append(pack(name, _info(Kind.FLOAT, 0, 0, type_id), t.size))
         elif isinstance(t, DeclTag):
