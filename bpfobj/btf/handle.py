@@ -14,12 +14,11 @@ from typing import Union
 
 from typing_extensions import Buffer, Self
 
-from bpfobj.btf.spec import Spec, kernel_spec
-
 from bpfobj._internal import syscall as _sys
 from bpfobj._internal.fd import FD
 from bpfobj._object import BPFObject
 from bpfobj._types import ObjType
+from bpfobj.btf.spec import Spec, kernel_spec
 from bpfobj.errors import BPFError, Op
 
 __all__ = ["BTF", "BTFInfo"]
