@@ -40,8 +40,11 @@ from bpfobj.errors import BPFError, ObjectTypeError, Op, closed, from_errno, wro
 if TYPE_CHECKING:
     from bpfobj.prog import Program
 
+    from .perf_event import PerfEventLink
+
 __all__ = [
     "CgroupLinkInfo",
+    "Executable",
     "IterLinkInfo",
     "KprobeMultiLinkInfo",
     "Link",
@@ -65,9 +68,12 @@ _PATH_MAX = 4096
 #: enum bpf_perf_event_type (include/uapi/linux/bpf.h): which union member of
 #: bpf_link_info.perf_event the kernel filled. Only the name-carrying kinds
 #: (uprobe, kprobe, tracepoint) need a buffer in the second info call.
-PERF_EVENT_UPROBE, PERF_EVENT_URETPROBE = 1, 2
-PERF_EVENT_KPROBE, PERF_EVENT_KRETPROBE = 3, 4
-PERF_EVENT_TRACEPOINT, PERF_EVENT_EVENT = 5, 6
+PERF_EVENT_UPROBE: int = 1
+PERF_EVENT_URETPROBE: int = 2
+PERF_EVENT_KPROBE: int = 3
+PERF_EVENT_KRETPROBE: int = 4
+PERF_EVENT_TRACEPOINT: int = 5
+PERF_EVENT_EVENT: int = 6
 
 AttachTypeLike = Union[AttachType, int]
 Target = Union[str, "os.PathLike[str]", int]
@@ -729,6 +735,30 @@ class Link(BPFObject):
             fd.close()
             raise
 
+    @classmethod
+    def attach_tracepoint(cls, prog: Program, group: str, name: str,
+                          cookie: int = 0) -> PerfEventLink:
+        """Attach a TRACEPOINT program to trace event ``group/name`` (cilium's link.Tracepoint).
+
+        See ``bpfobj.link.tracepoint.attach_tracepoint``; the result owns the
+        bpf link and the perf event.
+        """
+        from .tracepoint import attach_tracepoint
+
+        return attach_tracepoint(prog, group, name, cookie)
+
+    @classmethod
+    def attach_kprobe(cls, prog: Program, symbol: str, ret: bool = False, offset: int = 0,
+                      cookie: int = 0) -> PerfEventLink:
+        """Attach a KPROBE program to kernel function ``symbol`` (cilium's link.Kprobe).
+
+        See ``bpfobj.link.kprobe.attach_kprobe``; NotSupportedError on a
+        kernel without kprobes.
+        """
+        from .kprobe import attach_kprobe
+
+        return attach_kprobe(prog, symbol, ret, offset, cookie)
+
     # -- opening --------------------------------------------------------------------------
 
     # -- properties ------------------------------------------------------------------------
@@ -858,3 +888,7 @@ def _is_netns(fd: FD) -> bool:
         return os.readlink(f"/proc/self/fd/{fd.raw}").startswith("net:[")
     except OSError:
         return False
+
+
+# The tracing families live in their own modules, which import this one.
+from .uprobe import Executable  # noqa: E402
