@@ -43,7 +43,6 @@ from .types import (
     Kind,
     Member,
     Pointer,
-    Qualifier,
     Restrict,
     Struct,
     Type,
@@ -70,6 +69,10 @@ _U32 = struct.Struct("<I")
 _I32 = struct.Struct("<i")
 _3U32 = struct.Struct("<III")
 _2U32 = struct.Struct("<II")
+_2I32 = struct.Struct("<Ii")
+_ENCODINGS = [IntEncoding(i) for i in range(16)]
+_FUNC_LINKAGES = list(FuncLinkage)
+_VAR_LINKAGES = list(VarLinkage)
 _MAX_KIND = 19
 _KINDS = list(Kind)
 
@@ -301,115 +304,155 @@ class Spec:
     def _resolve(self, type_id: int) -> Type:
         return self[type_id]
 
-    def _decode(self, type_id: int) -> Type:  # noqa: C901 - one branch per kind
-        pos = self._offsets[type_id - self._id0]
+    def _decode_range(self, lo: int, hi: int) -> None:  # noqa: C901 - one branch per kind
+        """Decode the records of ids lo..hi-1 not decoded yet; references stay ids until
+        first read. One loop for many types: iterating the whole spec pays no per-type
+        call overhead."""
         data = self._data
-        name_off, info, size = _TYPE.unpack_from(data, pos)
-        kind = (info >> 24) & 0x1F
-        vlen = info & 0xFFFF
-        kflag = info >> 31
-        name = self._str(name_off, type_id) if name_off else ""
-        p = pos + 12
-        t: Type
-        if kind in _REF_KINDS and kind not in (Kind.FUNC_PROTO,):
-            self._check_id(size, type_id, "type")
-        if kind == Kind.INT:
-            enc = _U32.unpack_from(data, p)[0]
-            t = Int(name, size, IntEncoding((enc >> 24) & 0x0F), (enc >> 16) & 0xFF, enc & 0xFF)
-        elif kind == Kind.PTR:
-            t = Pointer.__new__(Pointer)
-            t.name = name
-            t._target = size  # type: ignore[attr-defined]
-        elif kind == Kind.ARRAY:
-            elem, index, nelems = _3U32.unpack_from(data, p)
-            self._check_id(elem, type_id, "array element type")
-            self._check_id(index, type_id, "array index type")
-            t = Array.__new__(Array)
-            t.name = name
-            t._type, t._index, t.nelems = elem, index, nelems  # type: ignore[attr-defined]
-        elif kind in (Kind.STRUCT, Kind.UNION):
-            members: list[Member] = []
-            for m_name, m_type, m_off in _3U32.iter_unpack(data[p:p + 12 * vlen]):
-                self._check_id(m_type, type_id, f"member {len(members)}")
-                m = Member.__new__(Member)
-                m._src = self
-                m.name = self._str(m_name, type_id) if m_name else ""
-                m._type = m_type  # type: ignore[attr-defined]
-                if kflag:
-                    m.offset, m.bitfield_size = m_off & 0xFFFFFF, m_off >> 24
+        offsets, id0, shift = self._offsets, self._id0, self._shift
+        types, ids = self._types, self._ids
+        count = self._shift + len(self._types)
+        sbase, slen, sstart = self._base_str_len, self._str_len, self._str_start
+        find = data.index
+
+        type_id = lo
+
+        def text(off: int) -> str:
+            # Names are almost all local and ASCII: the fast path avoids a method call.
+            if off == 0:
+                return ""
+            rel = off - sbase
+            if 0 <= rel < slen:
+                st = sstart + rel
+                return data[st:find(b"\0", st)].decode("utf-8", "surrogateescape")
+            return self._str(off, type_id)
+
+        def bad_ref(ref: int, what: str) -> ValueError:
+            return ValueError(f"BTF: type {type_id}: {what} refers to type {ref}, "
+                              f"past the last type ({count - 1})")
+
+        for type_id in range(lo, hi):
+            if types[type_id - shift] is not None:
+                continue
+            pos = offsets[type_id - id0]
+            name_off, info, size = _TYPE.unpack_from(data, pos)
+            kind = (info >> 24) & 0x1F
+            vlen = info & 0xFFFF
+            kflag = info >> 31
+            name = text(name_off)
+            p = pos + 12
+            t: Any
+            if kind in _REF_KINDS and size >= count:
+                raise bad_ref(size, "return type" if kind == Kind.FUNC_PROTO else "type")
+            if kind == Kind.INT:
+                enc = _U32.unpack_from(data, p)[0]
+                t = Int.__new__(Int)
+                t.name, t.size, t.encoding = name, size, _ENCODINGS[(enc >> 24) & 0x0F]
+                t.offset, t.bits = (enc >> 16) & 0xFF, enc & 0xFF
+            elif kind == Kind.PTR:
+                t = Pointer.__new__(Pointer)
+                t.name, t._target = name, size
+            elif kind == Kind.STRUCT or kind == Kind.UNION:
+                t = (Struct if kind == Kind.STRUCT else UnionType).__new__(
+                    Struct if kind == Kind.STRUCT else UnionType)
+                members: list[Member] = []
+                new = Member.__new__
+                for m_name, m_type, m_off in _3U32.iter_unpack(data[p:p + 12 * vlen]):
+                    if m_type >= count:
+                        raise bad_ref(m_type, f"member {len(members)}")
+                    m = new(Member)
+                    rel = m_name - sbase
+                    if m_name and 0 <= rel < slen:  # text(), inlined: the hottest path
+                        st = sstart + rel
+                        mname = data[st:find(b"\0", st)].decode("utf-8", "surrogateescape")
+                    else:
+                        mname = text(m_name)
+                    m._src, m.name, m._type = self, mname, m_type  # type: ignore[attr-defined]
+                    if kflag:
+                        m.offset, m.bitfield_size = m_off & 0xFFFFFF, m_off >> 24
+                    else:
+                        m.offset, m.bitfield_size = m_off, 0
+                    members.append(m)
+                t.name, t.size, t.members = name, size, members
+            elif kind in _QUALIFIERS:  # TYPEDEF VOLATILE CONST RESTRICT
+                cls = _QUALIFIERS[kind]
+                t = cls.__new__(cls)
+                t.name, t._type = name, size
+            elif kind == Kind.ARRAY:
+                elem, index, nelems = _3U32.unpack_from(data, p)
+                if elem >= count:
+                    raise bad_ref(elem, "array element type")
+                if index >= count:
+                    raise bad_ref(index, "array index type")
+                t = Array.__new__(Array)
+                t.name, t._type, t._index, t.nelems = name, elem, index, nelems
+            elif kind == Kind.FUNC_PROTO:
+                params: list[FuncParam] = []
+                newp = FuncParam.__new__
+                for p_name, p_type in _2U32.iter_unpack(data[p:p + 8 * vlen]):
+                    if p_type >= count:
+                        raise bad_ref(p_type, f"parameter {len(params)}")
+                    fp = newp(FuncParam)
+                    fp._src, fp.name, fp._type = self, text(p_name), p_type  # type: ignore[attr-defined]
+                    params.append(fp)
+                t = FuncProto.__new__(FuncProto)
+                t.name, t._return, t.params = name, size, params
+            elif kind == Kind.FUNC:
+                if vlen > 2:
+                    raise ValueError(f"BTF: type {type_id}: unknown func linkage {vlen}")
+                t = Func.__new__(Func)
+                t.name, t._type, t.linkage = name, size, _FUNC_LINKAGES[vlen]
+            elif kind == Kind.ENUM or kind == Kind.ENUM64:
+                newv = EnumValue.__new__
+                values: list[EnumValue] = []
+                if kind == Kind.ENUM:
+                    for n, v in (_2I32 if kflag else _2U32).iter_unpack(data[p:p + 8 * vlen]):
+                        ev = newv(EnumValue)
+                        ev._src, ev.name, ev.value = None, text(n), v
+                        values.append(ev)
                 else:
-                    m.offset, m.bitfield_size = m_off, 0
-                members.append(m)
-            t = (Struct if kind == Kind.STRUCT else UnionType)(name, size, members)
-        elif kind == Kind.ENUM:
-            fmt = "<Ii" if kflag else "<II"
-            values: list[EnumValue] = [EnumValue(self._str(n, type_id) if n else "", v)
-                      for n, v in struct.iter_unpack(fmt, data[p:p + 8 * vlen])]
-            t = Enum(name, size, bool(kflag), values)
-        elif kind == Kind.ENUM64:
-            values = []
-            for n, lo, hi in _3U32.iter_unpack(data[p:p + 12 * vlen]):
-                v = (hi << 32) | lo
-                if kflag and v >= 1 << 63:
-                    v -= 1 << 64
-                values.append(EnumValue(self._str(n, type_id) if n else "", v))
-            t = Enum(name, size, bool(kflag), values)
-        elif kind == Kind.FWD:
-            t = Fwd(name, FwdKind(kflag))
-        elif kind in (Kind.TYPEDEF, Kind.VOLATILE, Kind.CONST, Kind.RESTRICT):
-            cls: type[Union[Typedef, Qualifier]] = _QUALIFIERS[kind]
-            t = cls.__new__(cls)
-            t.name = name
-            t._type = size  # type: ignore[union-attr]
-        elif kind == Kind.FUNC:
-            t = Func.__new__(Func)
-            t.name = name
-            t._type = size  # type: ignore[attr-defined]
-            t.linkage = _enum_or(FuncLinkage, vlen, type_id, "func linkage")
-        elif kind == Kind.FUNC_PROTO:
-            self._check_id(size, type_id, "return type")
-            params: list[FuncParam] = []
-            for p_name, p_type in _2U32.iter_unpack(data[p:p + 8 * vlen]):
-                self._check_id(p_type, type_id, f"parameter {len(params)}")
-                fp = FuncParam.__new__(FuncParam)
-                fp._src = self
-                fp.name = self._str(p_name, type_id) if p_name else ""
-                fp._type = p_type  # type: ignore[attr-defined]
-                params.append(fp)
-            t = FuncProto.__new__(FuncProto)
-            t.name = name
-            t._return = size  # type: ignore[attr-defined]
-            t.params = params
-        elif kind == Kind.VAR:
-            t = Var.__new__(Var)
-            t.name = name
-            t._type = size  # type: ignore[attr-defined]
-            t.linkage = _enum_or(VarLinkage, _U32.unpack_from(data, p)[0], type_id,
-                                 "var linkage")
-        elif kind == Kind.DATASEC:
-            secinfos: list[VarSecinfo] = []
-            for v_type, v_off, v_size in _3U32.iter_unpack(data[p:p + 12 * vlen]):
-                self._check_id(v_type, type_id, f"variable {len(secinfos)}")
-                vs = VarSecinfo.__new__(VarSecinfo)
-                vs._src = self
-                vs._type, vs.offset, vs.size = v_type, v_off, v_size  # type: ignore[attr-defined]
-                secinfos.append(vs)
-            t = Datasec(name, size, secinfos)
-        elif kind == Kind.FLOAT:
-            t = Float(name, size)
-        elif kind == Kind.DECL_TAG:
-            t = DeclTag.__new__(DeclTag)
-            t.name = name
-            t._type = size  # type: ignore[attr-defined]
-            t.index = _I32.unpack_from(data, p)[0]
-            t.attribute = bool(kflag)
-        else:  # TYPE_TAG; the scan admitted no other kind
-            t = TypeTag.__new__(TypeTag)
-            t.name = name
-            t._type = size  # type: ignore[attr-defined]
-            t.attribute = bool(kflag)
-        t._src = self
-        return t
+                    for n, lo, hi in _3U32.iter_unpack(data[p:p + 12 * vlen]):
+                        v = (hi << 32) | lo
+                        if kflag and v >= 1 << 63:
+                            v -= 1 << 64
+                        ev = newv(EnumValue)
+                        ev._src, ev.name, ev.value = None, text(n), v
+                        values.append(ev)
+                t = Enum.__new__(Enum)
+                t.name, t.size, t.signed, t.values = name, size, bool(kflag), values
+            elif kind == Kind.FWD:
+                t = Fwd.__new__(Fwd)
+                t.name, t.kind = name, FwdKind.UNION if kflag else FwdKind.STRUCT
+            elif kind == Kind.VAR:
+                linkage = _U32.unpack_from(data, p)[0]
+                if linkage > 2:
+                    raise ValueError(f"BTF: type {type_id}: unknown var linkage {linkage}")
+                t = Var.__new__(Var)
+                t.name, t._type, t.linkage = name, size, _VAR_LINKAGES[linkage]
+            elif kind == Kind.DATASEC:
+                secinfos: list[VarSecinfo] = []
+                news = VarSecinfo.__new__
+                for v_type, v_off, v_size in _3U32.iter_unpack(data[p:p + 12 * vlen]):
+                    if v_type >= count:
+                        raise bad_ref(v_type, f"variable {len(secinfos)}")
+                    vs = news(VarSecinfo)
+                    vs._src, vs._type, vs.offset, vs.size = self, v_type, v_off, v_size  # type: ignore[attr-defined]
+                    secinfos.append(vs)
+                t = Datasec.__new__(Datasec)
+                t.name, t.size, t.vars = name, size, secinfos
+            elif kind == Kind.FLOAT:
+                t = Float.__new__(Float)
+                t.name, t.size = name, size
+            elif kind == Kind.DECL_TAG:
+                t = DeclTag.__new__(DeclTag)
+                t.name, t._type, t.index = name, size, _I32.unpack_from(data, p)[0]
+                t.attribute = bool(kflag)
+            else:  # TYPE_TAG; the scan admitted no other kind
+                t = TypeTag.__new__(TypeTag)
+                t.name, t._type, t.attribute = name, size, bool(kflag)
+            t._src = self
+            types[type_id - shift] = t
+            ids[t] = type_id
 
     # -- container protocol ---------------------------------------------------------------
 
@@ -433,17 +476,24 @@ class Spec:
             raise IndexError(f"BTF type id {type_id} out of range (last is "
                              f"{len(self) - 1})") from None
         if t is None:
-            t = self._decode(type_id)
-            self._types[local] = t
-            self._ids[t] = type_id
+            self._decode_range(type_id, type_id + 1)
+            t = self._types[local]
+            assert t is not None
         return t
 
     def __iter__(self) -> Iterator[Type]:
-        for i in range(len(self)):
-            yield self[i]
+        if self._base is not None:
+            yield from self._base
+        self._decode_all()
+        yield from self._types  # type: ignore[misc]
+
+    def _decode_all(self) -> None:
+        if self._data and None in self._types:
+            self._decode_range(self._id0, len(self))
 
     def own_types(self) -> Iterator[tuple[int, Type]]:
         """(id, type) of this spec's own types: for split BTF, not the base's; no Void."""
+        self._decode_all()
         for i in range(self._id0, len(self)):
             yield i, self[i]
 
@@ -577,16 +627,6 @@ class Spec:
 
 _QUALIFIERS: dict[int, Any] = {Kind.TYPEDEF: Typedef, Kind.VOLATILE: Volatile,
                                Kind.CONST: Const, Kind.RESTRICT: Restrict}
-
-E = TypeVar("E", FuncLinkage, VarLinkage)
-
-
-def _enum_or(cls: type[E], value: int, type_id: int, what: str) -> E:
-    try:
-        return cls(value)
-    except ValueError:
-        raise ValueError(f"BTF: type {type_id}: unknown {what} {value}") from None
-
 
 def _references(t: Type) -> Iterator[Type]:
     """The types ``t`` refers to directly, in field order."""
