@@ -289,7 +289,27 @@ def _link_fields(info: Any) -> dict[str, Any]:
         attach = getattr(sub, "attach_type", None)
         if attach is not None:
             out["attach_type"] = _enum_name(attach)
+    perf = getattr(info, "perf_event", None)
+    if perf is not None:
+        out.update(_perf_link_fields(perf))
     return out
+
+
+def _perf_link_fields(perf: Any) -> dict[str, Any]:
+    """A perf_event link's fields under bpftool's keys (bpftool 7.3's link show)."""
+    kind = perf.kind
+    if kind in ("kprobe", "kretprobe"):
+        return {"retprobe": perf.retprobe, "addr": perf.addr, "func": perf.name,
+                "offset": perf.offset, "missed": perf.missed, "cookie": perf.cookie}
+    if kind in ("uprobe", "uretprobe"):
+        return {"retprobe": perf.retprobe, "file": perf.name, "offset": perf.offset,
+                "cookie": perf.cookie, "ref_ctr_offset": perf.ref_ctr_offset}
+    if kind == "tracepoint":
+        return {"tracepoint": perf.name, "cookie": perf.cookie}
+    if kind == "event":
+        return {"event_type": perf.event_type, "event_config": perf.config,
+                "cookie": perf.cookie}
+    return {}
 
 
 def btf_json(b: Any, ctx: Optional[_Context] = None,
@@ -581,6 +601,68 @@ def _watch(pid: int, interval: float, count: Optional[int], as_json: bool, out: 
     return EXIT_LEAK if grew else EXIT_OK
 
 
+def cmd_perf(args: argparse.Namespace, out: TextIO) -> int:
+    """``bpfobj perf``: every program attached through a perf event, as ``bpftool perf show``."""
+    from . import procfs
+
+    rows = procfs.perf_attachments_all()
+    if args.json:
+        out.write(json.dumps([r.to_bpftool() for r in rows], ensure_ascii=False) + "\n")
+    else:
+        for r in rows:
+            out.write(r.bpftool_line() + "\n")
+    return EXIT_OK
+
+
+def _btf_dump_spec(args: argparse.Namespace) -> Any:
+    """The Spec that ``btf dump id ID | file PATH`` names (split on vmlinux for modules)."""
+    from . import btf
+
+    words = list(args.target)
+    fmt = "raw"
+    if len(words) >= 2 and words[-2] == "format":
+        fmt = words[-1]
+        del words[-2:]
+    if fmt not in ("raw", "c"):
+        raise CLIError(f"unknown format {fmt!r} (raw or c)", EXIT_USAGE)
+    if len(words) != 2 or words[0] not in ("id", "file"):
+        raise CLIError("expected 'id ID' or 'file PATH' [format raw|c]", EXIT_USAGE)
+    args.format = fmt
+    try:
+        if words[0] == "id":
+            with btf.BTF.new_from_id(_parse_id(words[1])) as b:
+                return b.spec()
+        path = words[1]
+        base = None
+        if args.base:
+            base = btf.Spec.from_file(args.base)
+        elif os.path.dirname(os.path.abspath(path)) == btf.spec.KERNEL_BTF_DIR and \
+                os.path.basename(path) != "vmlinux":
+            base = btf.kernel_spec()  # a module's split BTF, as bpftool reads it
+        return btf.Spec.from_file(path, base=base)
+    except FileNotFoundError as exc:
+        raise CLIError(f"{exc.filename}: no such file", EXIT_NOT_FOUND) from None
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+
+
+def cmd_btf_dump(args: argparse.Namespace, out: TextIO) -> int:
+    """``bpfobj btf dump``: every type, as ``bpftool btf dump`` prints it (raw, JSON, or C)."""
+    from .btf import dump
+
+    spec = _btf_dump_spec(args)
+    if args.format == "c":
+        if args.json:
+            raise CLIError("format c has no JSON form", EXIT_USAGE)
+        out.write(spec.format_c())
+    elif args.json:
+        out.write(json.dumps(dump.dump_json(spec), ensure_ascii=False, separators=(",", ":")))
+        out.write("\n")
+    else:
+        out.write(dump.dump_raw(spec))
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     from ._demo import run
 
@@ -599,12 +681,19 @@ def build_parser() -> argparse.ArgumentParser:
                     "in a live process (from outside it).")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, what in (("prog", "programs"), ("map", "maps"), ("link", "links"), ("btf", "BTF")):
-        p = sub.add_parser(name, help=f"{what}: show" + (", dump" if name == "map" else ""))
+        p = sub.add_parser(name, help=f"{what}: show" + (", dump" if name in ("map", "btf") else ""))
         ops = p.add_subparsers(dest="op", metavar="OP", required=True)
         show = ops.add_parser("show", aliases=["list"], help=f"show {what} (all, or one)")
         show.add_argument("target", nargs="*", metavar="ID | id ID | pinned PATH")
         show.add_argument("--json", "-j", action="store_true", help="bpftool-compatible JSON")
         show.set_defaults(func=cmd_show, kind=name)
+        if name == "btf":
+            dump = ops.add_parser("dump", help="dump BTF types as bpftool btf dump does")
+            dump.add_argument("target", nargs="+", metavar="id ID | file PATH [format raw|c]")
+            dump.add_argument("--json", "-j", action="store_true", help="bpftool-compatible JSON")
+            dump.add_argument("--base", "-B", metavar="PATH",
+                              help="base BTF of a split BTF file (bpftool -B)")
+            dump.set_defaults(func=cmd_btf_dump)
         if name == "map":
             dump = ops.add_parser("dump", help="dump a map's entries")
             dump.add_argument("target", nargs="+", metavar="ID | id ID | pinned PATH")
@@ -628,6 +717,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "(exit 1 when a count grew); Ctrl-C stops")
     p.add_argument("--count", type=int, metavar="N", help="with --watch: stop after N samples")
     p.set_defaults(func=cmd_leak)
+    p = sub.add_parser("perf", help="programs attached through perf events (bpftool perf show)")
+    p.add_argument("op", nargs="?", choices=("show", "list"), default="show")
+    p.add_argument("--json", "-j", action="store_true", help="bpftool-compatible JSON")
+    p.set_defaults(func=cmd_perf)
     p = sub.add_parser("demo", help="run a real process with real leaks and analyse it")
     p.set_defaults(func=cmd_demo)
     return parser

@@ -682,6 +682,17 @@ class PerfAttachment:
             return f"{self.kind} filename {self.name} offset {self.offset}"
         return f"{self.kind} {self.name}"
 
+    def bpftool_line(self) -> str:
+        """The line ``bpftool perf show`` prints: ``pid 7  fd 5: prog_id 9  tracepoint  x``."""
+        if self.kind in ("kprobe", "kretprobe"):
+            where = (f"func {self.name}  offset {self.offset}" if self.name
+                     else f"addr {self.addr:x}")
+        elif self.kind in ("uprobe", "uretprobe"):
+            where = f"filename {self.name}  offset {self.offset}"
+        else:
+            where = self.name
+        return f"pid {self.pid}  fd {self.fd}: prog_id {self.prog_id}  {self.kind}  {where}"
+
     def __str__(self) -> str:
         """``perf_event FD=8 tracepoint sys_enter_openat``, the leak report's words."""
         what = "perf_event" if self.is_perf_event else "raw_tracepoint link"

@@ -178,6 +178,21 @@ class PerfEventLinkInfo:
     config: int
     event_type: int
 
+    @property
+    def kind(self) -> str:
+        """The kind as bpftool names it: uprobe, uretprobe, kprobe, kretprobe, tracepoint, event."""
+        return _PERF_KINDS.get(self.type, f"type {self.type}")
+
+    @property
+    def retprobe(self) -> bool:
+        """True for a uretprobe or kretprobe."""
+        return self.type in (PERF_EVENT_URETPROBE, PERF_EVENT_KRETPROBE)
+
+
+_PERF_KINDS = {PERF_EVENT_UPROBE: "uprobe", PERF_EVENT_URETPROBE: "uretprobe",
+               PERF_EVENT_KPROBE: "kprobe", PERF_EVENT_KRETPROBE: "kretprobe",
+               PERF_EVENT_TRACEPOINT: "tracepoint", PERF_EVENT_EVENT: "event"}
+
 
 @dataclass(frozen=True, slots=True)
 class KprobeMultiLinkInfo:

@@ -32,7 +32,8 @@ from typing_extensions import Self, override
 
 from bpfobj._internal import syscall as _sys
 from bpfobj._internal.fd import FD
-from bpfobj._types import AttachType, LinkType, ProgramType
+from bpfobj._object import check_kind
+from bpfobj._types import AttachType, LinkType, ObjType, ProgramType
 from bpfobj.errors import BPFError, NotSupportedError, ObjectTypeError, Op, closed
 
 from . import (
@@ -68,8 +69,9 @@ def check_program(prog: object, want: ProgramType, what: str) -> FD:
 
     Raises:
         TypeError: ``prog`` is not a Program (holds no descriptor).
+        ObjectTypeError: its descriptor is another kind of object (a Map), or
         ClosedError: the program is closed.
-        ObjectTypeError: the program is of another type.
+            the program is of another type.
     """
     fd = getattr(prog, "_fd", None)
     if not isinstance(fd, FD):
@@ -77,6 +79,7 @@ def check_program(prog: object, want: ProgramType, what: str) -> FD:
                         f"{type(prog).__name__}")
     if fd.closed:
         raise closed(Op.LINK_CREATE, prog)
+    check_kind(fd, ObjType.PROG, Op.LINK_CREATE, what)  # a Map also holds an FD
     ptype = getattr(prog, "type", None)
     if not isinstance(ptype, ProgramType):
         raw = _sys.obj_get_info_by_fd(fd, "struct bpf_prog_info", prog)["type"]
