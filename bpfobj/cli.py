@@ -656,7 +656,7 @@ def cmd_btf_dump(args: argparse.Namespace, out: TextIO) -> int:
             raise CLIError("format c has no JSON form", EXIT_USAGE)
         out.write(spec.format_c())
     elif args.json:
-        out.write(json.dumps(dump.dump_json(spec), ensure_ascii=False, separators=(",", ":")))
+        out.write(json.dumps(dump.dump_json(spec), separators=(",", ":")))
         out.write("\n")
     else:
         out.write(dump.dump_raw(spec))
