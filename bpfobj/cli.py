@@ -681,7 +681,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "in a live process (from outside it).")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, what in (("prog", "programs"), ("map", "maps"), ("link", "links"), ("btf", "BTF")):
-        p = sub.add_parser(name, help=f"{what}: show" + (", dump" if name in ("map", "btf") else ""))
+        dumps = name in ("map", "btf")
+        p = sub.add_parser(name, help=f"{what}: show" + (", dump" if dumps else ""))
         ops = p.add_subparsers(dest="op", metavar="OP", required=True)
         show = ops.add_parser("show", aliases=["list"], help=f"show {what} (all, or one)")
         show.add_argument("target", nargs="*", metavar="ID | id ID | pinned PATH")
