@@ -16,8 +16,8 @@ import errno as _errno
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from typing import Any, Optional, TypeVar, Union, overload
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Optional, TypeVar, Union, overload
 
 from typing_extensions import Buffer, Self
 
@@ -26,6 +26,9 @@ from ._internal.fd import FD
 from ._object import BPFObject
 from ._types import MapType, ObjType
 from .errors import BPFError, KeyNotFoundError, Op
+
+if TYPE_CHECKING:
+    from .btf.types import Type as BTFType
 
 __all__ = ["Map", "MapBatch", "MapInfo", "MapSpec", "UpdateFlags", "possible_cpus"]
 
@@ -88,6 +91,12 @@ class MapSpec:
     numa_node: int = 0
     map_extra: int = 0
     ifindex: int = 0
+    # What an ELF object says about the map (CollectionSpec fills these in).
+    key_type: Any = None  # btf.Type of the key, or None
+    value_type: Any = None  # btf.Type of the value (a Datasec for .data/.rodata/.bss)
+    pinning: int = 0  # PIN_BY_NAME (1): Collection.load pins it under pin_path
+    contents: list[tuple[Any, Any]] = field(default_factory=list)  # written after creation
+    freeze: bool = False  # frozen after the contents are written (.rodata, .kconfig)
 
     def __str__(self) -> str:
         try:
@@ -275,7 +284,7 @@ class Map(BPFObject):
 
     __slots__ = (
         "_type", "_name", "_key_size", "_value_size", "_max_entries", "_flags",
-        "_ncpu", "_vbuf_size", "_info",
+        "_ncpu", "_vbuf_size", "_info", "_btf_types",
     )
     _KIND = ObjType.MAP
     # Declared for the type checker; the storage is the slots above.
@@ -288,6 +297,7 @@ class Map(BPFObject):
     _ncpu: int
     _vbuf_size: int
     _info: Optional[tuple[bytes, MapInfo]]  # the last info(): the kernel's bytes, the MapInfo
+    _btf_types: Optional[tuple[Optional[BTFType], Optional[BTFType]]]  # key, value; read once
 
     def _init_from_fd(self, fd: FD) -> None:
         d = _sys.map_info(fd, f"fd {fd.raw}")
@@ -301,6 +311,7 @@ class Map(BPFObject):
         self._max_entries = d["max_entries"]
         self._flags = d["map_flags"]
         self._info = None
+        self._btf_types = None
         if self._type in _PERCPU_TYPES:
             self._ncpu = possible_cpus()
             self._vbuf_size = ((self._value_size + 7) & ~7) * self._ncpu
@@ -311,8 +322,13 @@ class Map(BPFObject):
     # -- constructors --------------------------------------------------------------
 
     @classmethod
-    def create(cls, spec: MapSpec) -> Self:
+    def create(cls, spec: MapSpec, *, btf: Any = None, btf_key_type_id: int = 0,
+               btf_value_type_id: int = 0) -> Self:
         """Create a map (BPF_MAP_CREATE). The new Map owns the only descriptor.
+
+        ``btf`` (a loaded ``btf.BTF``) with ``btf_key_type_id``/``btf_value_type_id`` gives
+        the map its key and value types, as an ELF object's maps have them; the caller
+        keeps owning ``btf``.
 
         Raises:
             BPFPermissionError: needs root or CAP_BPF.
@@ -340,7 +356,8 @@ class Map(BPFObject):
                 max_entries=spec.max_entries, map_flags=int(spec.flags), name=spec.name,
                 inner_map_fd=inner._fd if inner is not None else None,
                 numa_node=spec.numa_node, map_ifindex=spec.ifindex, map_extra=spec.map_extra,
-                obj=spec,
+                btf_fd=btf._fd if btf is not None else None, btf_key_type_id=btf_key_type_id,
+                btf_value_type_id=btf_value_type_id, obj=spec,
             )
         finally:
             if own_inner and inner is not None:
@@ -384,6 +401,7 @@ class Map(BPFObject):
         other._vbuf_size = self._vbuf_size
         other._pinned = self._pinned
         other._info = self._info
+        other._btf_types = self._btf_types
         return other
 
     # -- properties --------------------------------------------------------------------
@@ -411,6 +429,36 @@ class Map(BPFObject):
     @property
     def flags(self) -> int:
         return self._flags
+
+    @property
+    def key_type(self) -> Optional[BTFType]:
+        """The BTF type of the keys (info ``btf_id``/``btf_key_type_id``), None without BTF.
+
+        The map's BTF is opened by ID and parsed on first use, then cached.
+        """
+        return self._read_btf_types()[0]
+
+    @property
+    def value_type(self) -> Optional[BTFType]:
+        """The BTF type of the values (info ``btf_value_type_id``), None without BTF."""
+        return self._read_btf_types()[1]
+
+    def _read_btf_types(self) -> tuple[Optional[BTFType], Optional[BTFType]]:
+        if self._btf_types is None:
+            from .btf import BTF
+
+            info = self.info()
+            key: Optional[BTFType] = None
+            value: Optional[BTFType] = None
+            if info.btf_id:
+                with BTF.new_from_id(info.btf_id) as b:
+                    spec = b.spec()
+                if info.btf_key_type_id:
+                    key = spec[info.btf_key_type_id]
+                if info.btf_value_type_id:
+                    value = spec[info.btf_value_type_id]
+            self._btf_types = (key, value)
+        return self._btf_types
 
     def __repr__(self) -> str:
         return f"{self._type}({self._name})#{self._fd.raw}"

@@ -322,7 +322,7 @@ class CFormatter:
             return
         self._fwd.add(t)
         if type(t) is Fwd:
-            word = "union" if t.kind == FwdKind.UNION else "struct"  # type: ignore[attr-defined]
+            word = "union" if t.kind == FwdKind.UNION else "struct"
         else:
             word = "union" if type(t) is _Union else "struct"
         self._out.append(f"{word} {self.name_of(t)};\n\n")
