@@ -12,6 +12,7 @@ from ._any import load_pinned, new_from_fd  # noqa: E402  (needs the wrappers ab
 from ._types import AttachType, HelperFunc, LinkType, MapType, ObjType, ProgramType, fd_type
 from ._version import __version__
 from .btf import BTF, BTFInfo
+from .collection import Collection, CollectionSpec, VariableSpec, load_collection
 from .errors import (
     BPFError,
     BPFPermissionError,
@@ -36,6 +37,8 @@ __all__ = [
     "BPFError",
     "BPFPermissionError",
     "BTFLoadError",
+    "Collection",
+    "CollectionSpec",
     "ClosedError",
     "HelperFunc",
     "KeyExistsError",
@@ -59,11 +62,13 @@ __all__ = [
     "ProgramType",
     "RunResult",
     "UpdateFlags",
+    "VariableSpec",
     "VerifierError",
     "__version__",
     "asm",
     "enable_stats",
     "fd_type",
+    "load_collection",
     "load_pinned",
     "new_from_fd",
 ]

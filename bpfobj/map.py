@@ -16,7 +16,8 @@ import errno as _errno
 import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as _field
 from typing import TYPE_CHECKING, Any, Optional, TypeVar, Union, overload
 
 from typing_extensions import Buffer, Self
@@ -95,7 +96,7 @@ class MapSpec:
     key_type: Any = None  # btf.Type of the key, or None
     value_type: Any = None  # btf.Type of the value (a Datasec for .data/.rodata/.bss)
     pinning: int = 0  # PIN_BY_NAME (1): Collection.load pins it under pin_path
-    contents: list[tuple[Any, Any]] = field(default_factory=list)  # written after creation
+    contents: list[tuple[Any, Any]] = _field(default_factory=list)  # written after creation
     freeze: bool = False  # frozen after the contents are written (.rodata, .kconfig)
 
     def __str__(self) -> str:

@@ -1522,3 +1522,18 @@ def btf_find_by_name(data: bytes, offsets: memoryview, str_start: int, str_len: 
         if found <= cap:
             return list(out[0:found])
         cap = found
+
+
+def btf_find_cycle(data: bytes, offsets: memoryview, id0: int) -> Optional[int]:
+    """The index into ``offsets`` of a type on a by-value reference cycle, or None.
+
+    ``offsets`` must come from ``btf_index`` over the same ``data`` (see cdefs/btf.h).
+    """
+    n = len(offsets)
+    if n == 0:
+        return None
+    bad = _new("size_t *")
+    rc = lib.bpfobj_btf_find_cycle(_from_buffer(data), _from_buffer("__u32[]", offsets), n,
+                                   id0, _new("unsigned char[]", n), _new("__u32[]", n),
+                                   _new("__u32[]", n), bad)
+    return None if rc == 0 else int(bad[0])
