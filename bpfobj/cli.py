@@ -21,7 +21,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Optional, TextIO
+from typing import Any, Optional, TextIO, Union
 
 from ._types import ObjType
 from .errors import BPFError, BPFPermissionError, NotBPFFSError, ProcessGoneError
@@ -445,19 +445,51 @@ def _hex_text(data: bytes) -> str:
     return "  ".join(groups)
 
 
+def _json_value(v: Any) -> Any:
+    """A decoded BTF value as JSON: bytes (a char array that is not text) become numbers."""
+    if isinstance(v, bytes):
+        return list(v)
+    if isinstance(v, dict):
+        return {k: _json_value(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_json_value(x) for x in v]
+    return v
+
+
+def _formatted(key_type: Any, value_type: Any, key: bytes,
+               value: Union[bytes, list[bytes]]) -> dict[str, Any]:
+    """The "formatted" member of a dump entry, as bpftool -j prints it for a map with BTF."""
+    from .btf import decode
+
+    d: dict[str, Any] = {}
+    if key_type is not None:
+        d["key"] = _json_value(decode(key_type, key))
+    if value_type is not None:
+        if isinstance(value, list):
+            d["values"] = [{"cpu": cpu, "value": _json_value(decode(value_type, v))}
+                           for cpu, v in enumerate(value)]
+        else:
+            d["value"] = _json_value(decode(value_type, value))
+    return d
+
+
 def cmd_dump(args: argparse.Namespace, out: TextIO) -> int:
     sel = _selector(args.target, required=True)
     assert sel is not None
     with _open(ObjType.MAP, sel) as m:
         entries = list(m.items())
+        key_type, value_type = (m.key_type, m.value_type) if args.json else (None, None)
     if args.json:
         rows: list[dict[str, Any]] = []
         for key, value in entries:
             if isinstance(value, list):
-                rows.append({"key": _hex_list(key), "values": [
-                    {"cpu": cpu, "value": _hex_list(v)} for cpu, v in enumerate(value)]})
+                row = {"key": _hex_list(key), "values": [
+                    {"cpu": cpu, "value": _hex_list(v)} for cpu, v in enumerate(value)]}
             else:
-                rows.append({"key": _hex_list(key), "value": _hex_list(value)})
+                row = {"key": _hex_list(key), "value": _hex_list(value)}
+            if key_type is not None or value_type is not None:
+                row["formatted"] = _formatted(key_type, value_type, key, value)
+            rows.append(row)
         out.write(json.dumps(rows) + "\n")
         return EXIT_OK
     for key, value in entries:
