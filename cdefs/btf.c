@@ -66,3 +66,62 @@ long bpfobj_btf_find_name(const unsigned char *data, const __u32 *offsets, size_
     }
     return (long)found;
 }
+
+/* The it-th by-value reference of record i (as a type id), or -1 when there is no more.
+ * Kinds: 4 STRUCT 5 UNION 15 DATASEC have vlen of them; 3 ARRAY its element; 8 TYPEDEF
+ * 9 VOLATILE 10 CONST 11 RESTRICT 14 VAR 18 TYPE_TAG their type. */
+static long btf_value_ref(const unsigned char *rec, __u32 it)
+{
+    __u32 info = btf_u32(rec + 4), kind = (info >> 24) & 0x1f, vlen = info & 0xffff;
+    switch (kind) {
+    case 4: case 5:
+        return it < vlen ? (long)btf_u32(rec + 12 + 12 * (size_t)it + 4) : -1;
+    case 15:
+        return it < vlen ? (long)btf_u32(rec + 12 + 12 * (size_t)it) : -1;
+    case 3:
+        return it == 0 ? (long)btf_u32(rec + 12) : -1;
+    case 8: case 9: case 10: case 11: case 14: case 18:
+        return it == 0 ? (long)btf_u32(rec + 8) : -1;
+    default:
+        return -1;
+    }
+}
+
+long bpfobj_btf_find_cycle(const unsigned char *data, const __u32 *offsets, size_t n,
+                           size_t id0, unsigned char *state, __u32 *iter, __u32 *stack,
+                           size_t *bad_index)
+{
+    size_t root, sp;
+    memset(state, 0, n);
+    for (root = 0; root < n; root++) {
+        if (state[root])
+            continue;
+        state[root] = 1;
+        iter[root] = 0;
+        stack[0] = (__u32)root;
+        sp = 1;
+        while (sp) {
+            __u32 v = stack[sp - 1];
+            long ref = btf_value_ref(data + offsets[v], iter[v]++);
+            size_t w;
+            if (ref < 0) {
+                state[v] = 2;
+                sp--;
+                continue;
+            }
+            if ((size_t)ref < id0 || (size_t)ref - id0 >= n)
+                continue;
+            w = (size_t)ref - id0;
+            if (state[w] == 1) {
+                *bad_index = w;
+                return -1;
+            }
+            if (state[w] == 0) {
+                state[w] = 1;
+                iter[w] = 0;
+                stack[sp++] = (__u32)w;
+            }
+        }
+    }
+    return 0;
+}

@@ -18,3 +18,14 @@ long bpfobj_btf_index(const unsigned char *data, size_t start, size_t len, __u32
 long bpfobj_btf_find_name(const unsigned char *data, const __u32 *offsets, size_t n,
                           size_t str_start, size_t str_len, size_t base_str_len,
                           const char *name, size_t name_len, __u32 *out, size_t max_out);
+
+/* Look for a reference cycle that does not pass through a pointer or a function: a type
+ * that contains itself through typedefs, qualifiers, type tags, array elements, members
+ * held by value, variables or datasec entries (the kernel rejects those). offsets[] are
+ * the n records of types id0 .. id0+n-1; references below id0 (Void, a base) and out of
+ * range (reported when decoded) are not followed. state, iter and stack are caller-owned
+ * scratch arrays of n entries each. Returns 0, or -1 with *bad_index set to the index of a
+ * type on a cycle. Linear in types + references; no recursion. */
+long bpfobj_btf_find_cycle(const unsigned char *data, const __u32 *offsets, size_t n,
+                           size_t id0, unsigned char *state, __u32 *iter, __u32 *stack,
+                           size_t *bad_index);

@@ -18,6 +18,7 @@ bounded by ``MAX_RESOLVE_DEPTH``) and no allocation exceeds a small multiple of 
 from __future__ import annotations
 
 import functools
+import mmap
 import os
 import struct
 import sys
@@ -157,6 +158,49 @@ def _scan_py(data: bytes, start: int, length: int) -> list[int]:
     return offsets
 
 
+def _value_refs(data: bytes, pos: int) -> list[int]:
+    """The by-value references of the record at ``pos`` (twin of btf.c's btf_value_ref)."""
+    info, size = _2U32.unpack_from(data, pos + 4)
+    kind, vlen = (info >> 24) & 0x1F, info & 0xFFFF
+    if kind in (Kind.STRUCT, Kind.UNION):
+        return [m for _, m, _ in _3U32.iter_unpack(data[pos + 12:pos + 12 + 12 * vlen])]
+    if kind == Kind.DATASEC:
+        return [v for v, _, _ in _3U32.iter_unpack(data[pos + 12:pos + 12 + 12 * vlen])]
+    if kind == Kind.ARRAY:
+        return [_U32.unpack_from(data, pos + 12)[0]]
+    if kind in (Kind.TYPEDEF, Kind.VOLATILE, Kind.CONST, Kind.RESTRICT, Kind.VAR,
+                Kind.TYPE_TAG):
+        return [size]
+    return []
+
+
+def _find_cycle_py(data: bytes, offsets: Any, id0: int) -> Optional[int]:
+    """Index of a type on a by-value reference cycle, or None (twin of btf_find_cycle)."""
+    n = len(offsets)
+    state = bytearray(n)
+    for root in range(n):
+        if state[root]:
+            continue
+        state[root] = 1
+        stack = [(root, iter(_value_refs(data, offsets[root])))]
+        while stack:
+            v, refs = stack[-1]
+            ref = next(refs, None)
+            if ref is None:
+                state[v] = 2
+                stack.pop()
+                continue
+            w = ref - id0
+            if not 0 <= w < n:
+                continue
+            if state[w] == 1:
+                return w
+            if state[w] == 0:
+                state[w] = 1
+                stack.append((w, iter(_value_refs(data, offsets[w]))))
+    return None
+
+
 class Spec:
     """The types of one BTF blob (cilium/ebpf's ``btf.Spec``), indexed by type id.
 
@@ -222,7 +266,7 @@ class Spec:
     # -- reading --------------------------------------------------------------------------
 
     @classmethod
-    def from_bytes(cls, data: Union[bytes, bytearray, memoryview],
+    def from_bytes(cls, data: Union[bytes, bytearray, memoryview, mmap.mmap],
                    base: Optional[Spec] = None) -> Spec:
         """Parse raw BTF: a ``.BTF`` section or a /sys/kernel/btf file.
 
@@ -232,7 +276,9 @@ class Spec:
         Raises:
             ValueError: the bytes are not valid BTF (the message names the type id or offset).
         """
-        raw = bytes(data)
+        # A read-only mapping is used as it is (kernel_spec maps /sys/kernel/btf/vmlinux:
+        # no copy of 5 MB); anything else is copied once, so later changes cannot reach us.
+        raw: Any = data if isinstance(data, (bytes, mmap.mmap)) else bytes(data)
         type_start, type_len, str_start, str_len = _parse_header(raw)
         if str_len and raw[str_start + str_len - 1] != 0:
             raise ValueError(f"BTF: string section does not end with NUL (offset "
@@ -246,6 +292,11 @@ class Spec:
         else:
             offsets = _scan_py(raw, type_start, type_len)
         spec = cls(base=base)
+        find_cycle = csys.btf_find_cycle if csys is not None else _find_cycle_py
+        bad = find_cycle(raw, offsets, spec._id0)
+        if bad is not None:
+            raise ValueError(f"BTF: type {spec._id0 + bad}: reference cycle (the type contains "
+                             "itself through typedefs, qualifiers, arrays or by-value members)")
         spec._data = raw
         spec._offsets = offsets
         spec._str_start, spec._str_len = str_start, str_len
@@ -279,7 +330,7 @@ class Spec:
                              f"{off + self._base_str_len} past the string section "
                              f"({self._total_str_len()} bytes)")
         start = self._str_start + off
-        end = self._data.index(b"\0", start)  # the section ends with NUL: always found
+        end = self._data.find(b"\0", start)  # the section ends with NUL: always found
         return self._data[start:end].decode("utf-8", "surrogateescape")
 
     def string_at(self, off: int) -> str:
@@ -313,7 +364,7 @@ class Spec:
         types, ids = self._types, self._ids
         count = self._shift + len(self._types)
         sbase, slen, sstart = self._base_str_len, self._str_len, self._str_start
-        find = data.index
+        find = data.find  # bytes and mmap both have it
 
         type_id = lo
 
@@ -658,6 +709,27 @@ def elf_btf_section(data: bytes, where: str) -> bytes:
 _kernel_cache: dict[str, Spec] = {}
 
 
+def _map_readonly(path: str) -> Optional[mmap.mmap]:
+    """A private read-only mapping of a /sys/kernel/btf file, or None where it cannot be
+    mapped (Linux before 6.16 maps none; then the file is read, 4 KiB per read call).
+
+    Mapping avoids ~1,350 read calls and a 5 MB copy for vmlinux.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        size = os.fstat(fd).st_size
+        if size == 0:
+            return None
+        return mmap.mmap(fd, size, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ)
+    except (OSError, ValueError):
+        return None
+    finally:
+        os.close(fd)
+
+
 def kernel_spec(module: Optional[str] = None, *, btf_dir: str = KERNEL_BTF_DIR) -> Spec:
     """The running kernel's types (cilium's ``LoadKernelSpec``), parsed once and cached.
 
@@ -671,7 +743,10 @@ def kernel_spec(module: Optional[str] = None, *, btf_dir: str = KERNEL_BTF_DIR) 
     spec = _kernel_cache.get(key)
     if spec is None:
         base = None if module is None else kernel_spec(btf_dir=btf_dir)
-        spec = Spec.from_file(os.path.join(btf_dir, module or "vmlinux"), base=base)
+        path = os.path.join(btf_dir, module or "vmlinux")
+        data = _map_readonly(path)
+        spec = Spec.from_bytes(data, base=base) if data is not None else \
+            Spec.from_file(path, base=base)
         _kernel_cache[key] = spec
     return spec
 
