@@ -6,6 +6,7 @@ import errno
 import json
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -166,3 +167,32 @@ def test_new_from_id_reopens_a_perf_event_link(counting) -> None:  # type: ignor
         assert again.type is LinkType.PERF_EVENT
         info = again.info()
         assert info.perf_event is not None and info.perf_event.cookie == 3
+
+
+def test_example_opensnoop_prints_our_opens(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    target = tmp_path / "opened-by-the-test"
+    target.write_text("x")
+    env = dict(os.environ, PYTHONPATH=root)
+    proc = subprocess.Popen(
+        [sys.executable, os.path.join(root, "examples", "opensnoop.py"), "-n", "3", "-t", "30",
+         "-p", str(os.getpid())], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=env)
+    try:
+        assert proc.stdout is not None
+        header = proc.stdout.readline()
+        assert header.split()[:4] == ["TIME(s)", "PID", "TID", "COMM"], header
+        for _ in range(3):
+            with open(target):
+                pass
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 3
+    for line in lines:
+        f = line.split()
+        assert int(f[1]) == os.getpid() and f[-1] == str(target)

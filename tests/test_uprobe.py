@@ -1,4 +1,4 @@
-"""Uprobes on the real kernel: an executable compiled here, libc, pid filters, offsets vs readelf."""
+"""Uprobes on the real kernel: an executable compiled here, libc, pid filters, readelf offsets."""
 
 from __future__ import annotations
 

@@ -33,7 +33,9 @@ from bpfobj.errors import BPFError, BPFPermissionError, NotSupportedError, Op
 
 __all__ = [
     "DEFAULT_MOUNT",
+    "event_fields",
     "event_id",
+    "parse_format",
     "mount_point",
     "parse_mountinfo",
     "validate_name",
@@ -201,3 +203,37 @@ def event_id(group: str, name: str, *, what: str = "tracepoint") -> int:
         return int(text.strip())
     except ValueError:
         raise ValueError(f"{path}: not an event id: {text[:32]!r}") from None
+
+
+_FIELD = re.compile(rb"^\s*field:(.*?);\s*offset:(\d+);\s*size:(\d+);", re.M)
+
+
+def parse_format(data: bytes) -> dict[str, tuple[int, int]]:
+    """Field name -> (offset, size) from an event's ``format`` file.
+
+    ``field:const char * filename;\toffset:24;\tsize:8;\tsigned:0;``: the
+    name is the declaration's last word, without an array suffix (``[16]``).
+    Lines of another shape are skipped.
+    """
+    out: dict[str, tuple[int, int]] = {}
+    for decl, off, size in _FIELD.findall(data):
+        words = decl.split()
+        if not words:
+            continue
+        name = words[-1].split(b"[", 1)[0].lstrip(b"*").decode("ascii", "replace")
+        if name:
+            out[name] = (int(off), int(size))
+    return out
+
+
+def event_fields(group: str, name: str) -> dict[str, tuple[int, int]]:
+    """Field name -> (offset, size) of trace event ``group/name``: where a
+    TRACEPOINT program finds each field in its context.
+
+    Raises:
+        ValueError: a name that is not a tracefs name.
+        BPFError: no such event (see ``event_id``).
+    """
+    event_id(group, name)  # validates, and names a missing event
+    with open(os.path.join(mount_point(), "events", group, name, "format"), "rb") as f:
+        return parse_format(f.read(1 << 16))

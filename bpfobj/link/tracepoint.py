@@ -13,7 +13,12 @@ from bpfobj._types import ProgramType
 
 from .perf_event import PerfEventLink, attach_perf_event, check_program
 
-__all__ = ["attach_tracepoint"]
+__all__ = ["attach_tracepoint", "event_fields", "event_id"]
+
+#: Field name -> (offset, size) in a tracepoint program's context, from the
+#: event's tracefs ``format`` file; and the event's id.
+event_fields = tracefs.event_fields
+event_id = tracefs.event_id
 
 
 def attach_tracepoint(prog: object, group: str, name: str, cookie: int = 0) -> PerfEventLink:
