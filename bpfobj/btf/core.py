@@ -809,17 +809,19 @@ class Relocator:
     """CO-RE relocation of one object's programs against target BTF (libbpf's semantics).
 
     ``local`` is the object's ``.BTF``. Targets: ``targets`` when given (searched in order,
-    all of them); else ``kernel_types`` alone when given; else the running kernel's vmlinux
-    and, for a type vmlinux does not have, its modules' BTF (``btf_dir``).
+    all of them); else ``kernel_types`` alone when given; else ``vmlinux`` (default: the
+    running kernel's, from ``btf_dir``) and, for a type vmlinux does not have, ``modules``
+    (default: every module's split BTF in ``btf_dir``, read when first needed).
     """
 
     def __init__(self, local: Spec, kernel_types: Optional[Spec] = None, *,
                  targets: Optional[Sequence[Spec]] = None,
+                 vmlinux: Optional[Spec] = None, modules: Optional[Sequence[Spec]] = None,
                  btf_dir: str = KERNEL_BTF_DIR) -> None:
         self.local = local
         self._targets: Optional[list[Spec]] = None
-        self._main: Optional[Spec] = None
-        self._modules: Optional[list[Spec]] = None
+        self._main: Optional[Spec] = vmlinux
+        self._modules: Optional[list[Spec]] = None if modules is None else list(modules)
         if targets is not None:
             self._targets = list(targets)
         elif kernel_types is not None:
