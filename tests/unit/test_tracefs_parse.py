@@ -57,3 +57,37 @@ def test_validate_name_only_value_errors(name: str) -> None:
     except ValueError:
         return
     assert name and all(c.isascii() and (c.isalnum() or c == "_") for c in name)
+
+
+FORMAT = b"""name: sys_enter_openat
+ID: 642
+format:
+\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;
+\tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;
+\tfield:const char * filename;\toffset:24;\tsize:8;\tsigned:0;
+\tfield:char prev_comm[16];\toffset:32;\tsize:16;\tsigned:0;
+
+print fmt: "filename: 0x%08lx", ((unsigned long)(REC->filename))
+"""
+
+
+def test_parse_format() -> None:
+    assert tracefs.parse_format(FORMAT) == {
+        "common_type": (0, 2), "__syscall_nr": (8, 4), "filename": (24, 8),
+        "prev_comm": (32, 16)}
+
+
+@given(st.binary(max_size=1024))
+def test_parse_format_never_raises(data: bytes) -> None:
+    tracefs.parse_format(FORMAT[:40] + data)
+
+
+@given(st.binary(max_size=4096))
+def test_executable_symbols_only_value_errors(data: bytes) -> None:
+    from bpfobj._internal import elf
+    from bpfobj.link import uprobe
+
+    try:
+        uprobe._function_offsets(elf.ELFFile(b"\x7fELF\x02\x01\x01" + data))
+    except ValueError:
+        pass
