@@ -196,3 +196,18 @@ def test_example_opensnoop_prints_our_opens(tmp_path) -> None:  # type: ignore[n
     for line in lines:
         f = line.split()
         assert int(f[1]) == os.getpid() and f[-1] == str(target)
+
+
+def test_a_pin_keeps_it_attached(counting, pin_dir: str) -> None:  # type: ignore[no-untyped-def]
+    m, p = counting
+    path = os.path.join(pin_dir, "tp_link")
+    link = Link.attach_tracepoint(p, "syscalls", "sys_enter_getpid")
+    link.pin(path)
+    link.close()  # both descriptors; the pinned bpf link holds the perf event
+    _getpid_times(5)
+    assert read_counts(m)[0] == 5
+    with Link.load_pinned(path) as again:
+        assert again.info().perf_event is not None
+        os.unlink(path)
+    _getpid_times(5)
+    assert read_counts(m)[0] == 5
