@@ -126,7 +126,7 @@ class VariableSpec:
         raw = bytes(value)
         if len(raw) != self.size:
             raise ValueError(f"variable {self.name}: {len(raw)} bytes given, it has "
-                             f"{self.size}")
+                             f"{self.size} bytes")
         return raw
 
     def _buffer(self) -> bytearray:
@@ -351,6 +351,8 @@ class _Parser:
             if sec is None:
                 continue  # .kconfig, .ksyms: laid out from the externs
             pos = offsets[i - 1]
+            if sec.size >= 1 << 32:
+                raise ValueError(f"section {sec.name}: size {sec.size:#x} does not fit BTF")
             struct.pack_into(hdr_order + "I", raw, pos + 8, sec.size)
             entries = []
             for k, v in enumerate(t.vars):
@@ -358,6 +360,9 @@ class _Parser:
                 type_id, off, size = struct.unpack_from(hdr_order + "III", raw, vpos)
                 name = getattr(v.type, "name", "")
                 off = by_name.get((sec.index, name), off)
+                if off + size > sec.size:
+                    raise ValueError(f"section {sec.name}: variable {name} at {off:#x} "
+                                     f"({size} bytes) runs past the section")
                 entries.append((off, type_id, size))
             entries.sort()
             for k, (off, type_id, size) in enumerate(entries):
@@ -858,10 +863,15 @@ class _Loader:
         for name in self.replacements:
             if name not in spec.maps:
                 raise ValueError(f"map_replacements: the object has no map {name!r}")
-        for name, prog in spec.programs.items():
-            if prog.type == ProgramType.UNSPEC and prog.autoload:
+        loading = [(n, p) for n, p in spec.programs.items() if p.autoload]
+        for name, prog in loading:
+            if prog.type == ProgramType.UNSPEC:
                 raise ValueError(f"program {name}: section {prog.section_name!r} is not a "
                                  "known program type (libbpf's section names)")
+        for name, prog in loading:
+            if prog.type == ProgramType.EXT and prog.attach_prog is None:
+                raise ValueError(f"program {name}: section {prog.section_name!r} (freplace) "
+                                 "needs a target program: set attach_prog and attach_to")
         if spec._btf_raw:
             coll.btf = _btf.BTF.load(spec._btf_raw)
         reused: set[str] = set()
@@ -991,9 +1001,6 @@ class _Loader:
         attach_btf_id = prog.attach_btf_id
         info = parse_section(prog.section_name) if prog.section_name else None
         if info is not None and info.needs_btf_target and not attach_btf_id:
-            if prog.type == ProgramType.EXT and prog.attach_prog is None:
-                raise ValueError(f"program {name}: section {prog.section_name!r} (freplace) "
-                                 "needs a target program: set attach_prog and attach_to")
             if prog.attach_prog is None:
                 attach_btf_id = self._btf_target(name, prog, info.btf_target_prefix)
         btf = self.coll.btf if prog.func_info or prog.line_info else None
