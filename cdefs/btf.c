@@ -46,10 +46,9 @@ long bpfobj_btf_index(const unsigned char *data, size_t start, size_t len, __u32
 }
 
 long bpfobj_btf_find_name(const unsigned char *data, const __u32 *offsets, size_t n,
-                          size_t str_start, size_t str_len, size_t base_str_len,
+                          const unsigned char *strs, size_t str_len, size_t base_str_len,
                           const char *name, size_t name_len, __u32 *out, size_t max_out)
 {
-    const unsigned char *strs = data + str_start;
     size_t i, found = 0;
     for (i = 0; i < n; i++) {
         size_t off = btf_u32(data + offsets[i]);
@@ -123,5 +122,37 @@ long bpfobj_btf_find_cycle(const unsigned char *data, const __u32 *offsets, size
             }
         }
     }
+    return 0;
+}
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int bpfobj_map_file_readonly(const char *path, void **addr, size_t *len)
+{
+    struct stat st;
+    void *p;
+    int err, fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) < 0) {
+        err = -errno;
+        close(fd);
+        return err;
+    }
+    if (st.st_size <= 0) {
+        close(fd);
+        return -ENODATA;
+    }
+    p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    err = p == MAP_FAILED ? -errno : 0;
+    close(fd);
+    if (err)
+        return err;
+    *addr = p;
+    *len = (size_t)st.st_size;
     return 0;
 }

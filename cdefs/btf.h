@@ -13,10 +13,10 @@ long bpfobj_btf_index(const unsigned char *data, size_t start, size_t len, __u32
                       size_t max, size_t *bad_off, size_t *bad_index);
 
 /* Indexes i of the n records at offsets[] whose name_off, minus base_str_len, names
- * exactly name[0:name_len] in the string section data[str_start, str_start+str_len).
+ * exactly name[0:name_len] in the string section strs[0, str_len).
  * Writes up to max_out indexes to out; returns how many matched (may exceed max_out). */
 long bpfobj_btf_find_name(const unsigned char *data, const __u32 *offsets, size_t n,
-                          size_t str_start, size_t str_len, size_t base_str_len,
+                          const unsigned char *strs, size_t str_len, size_t base_str_len,
                           const char *name, size_t name_len, __u32 *out, size_t max_out);
 
 /* Look for a reference cycle that does not pass through a pointer or a function: a type
@@ -29,3 +29,9 @@ long bpfobj_btf_find_name(const unsigned char *data, const __u32 *offsets, size_
 long bpfobj_btf_find_cycle(const unsigned char *data, const __u32 *offsets, size_t n,
                            size_t id0, unsigned char *state, __u32 *iter, __u32 *stack,
                            size_t *bad_index);
+
+/* Map the whole file at path read-only and private (the /sys/kernel/btf files can be mapped
+ * since Linux 6.16), closing the descriptor before returning: the mapping holds no fd.
+ * Returns 0 with *addr and *len set, or -errno (an empty file is -ENODATA). munmap it with
+ * bpfobj_munmap. */
+int bpfobj_map_file_readonly(const char *path, void **addr, size_t *len);

@@ -1487,15 +1487,16 @@ _BTF_INDEX_ERRORS = {-1: "truncated header", -2: "unknown kind",
                      -3: "record runs past the type section", -4: "too many types"}
 
 
-def btf_index(data: bytes, start: int, length: int) -> memoryview:
+def btf_index(data: Buffer, start: int, length: int) -> memoryview:
     """Absolute byte offsets of the type records of data[start:start+length], as u32s.
 
     Raises:
         ValueError: a record is truncated, of an unknown kind, or runs past the section
             (the message names its type id and offset).
     """
-    if start < 0 or length < 0 or start + length > len(data):
-        raise ValueError(f"BTF: type section {start}+{length} outside {len(data)} bytes")
+    size = memoryview(data).nbytes
+    if start < 0 or length < 0 or start + length > size:
+        raise ValueError(f"BTF: type section {start}+{length} outside {size} bytes")
     cap = length // 12 + 1
     offsets = _new("__u32[]", cap)
     bad = _new("size_t[2]")
@@ -1506,25 +1507,27 @@ def btf_index(data: bytes, start: int, length: int) -> memoryview:
     return memoryview(ffi.buffer(offsets, 4 * n)[:]).cast("I")
 
 
-def btf_find_by_name(data: bytes, offsets: memoryview, str_start: int, str_len: int,
-                     base_str_len: int, name: str) -> list[int]:
-    """Indexes into ``offsets`` of the records named ``name`` (see cdefs/btf.h)."""
-    if str_start + str_len > len(data):
-        raise ValueError(f"BTF: string section {str_start}+{str_len} outside {len(data)} bytes")
+def btf_find_by_name(data: Buffer, offsets: memoryview, strs: bytes, base_str_len: int,
+                     name: str) -> list[int]:
+    """Indexes into ``offsets`` of the records named ``name`` (see cdefs/btf.h).
+
+    ``offsets`` must come from ``btf_index`` over the same ``data``; ``strs`` is the string
+    section.
+    """
     raw_name = name.encode("utf-8", "surrogateescape")
     n = len(offsets)
     cap = 16
     while True:
         out = _new("__u32[]", cap)
         found = lib.bpfobj_btf_find_name(_from_buffer(data), _from_buffer("__u32[]", offsets), n,
-                                         str_start, str_len, base_str_len, raw_name,
+                                         strs, len(strs), base_str_len, raw_name,
                                          len(raw_name), out, cap)
         if found <= cap:
             return list(out[0:found])
         cap = found
 
 
-def btf_find_cycle(data: bytes, offsets: memoryview, id0: int) -> Optional[int]:
+def btf_find_cycle(data: Buffer, offsets: memoryview, id0: int) -> Optional[int]:
     """The index into ``offsets`` of a type on a by-value reference cycle, or None.
 
     ``offsets`` must come from ``btf_index`` over the same ``data`` (see cdefs/btf.h).
@@ -1537,3 +1540,17 @@ def btf_find_cycle(data: bytes, offsets: memoryview, id0: int) -> Optional[int]:
                                    id0, _new("unsigned char[]", n), _new("__u32[]", n),
                                    _new("__u32[]", n), bad)
     return None if rc == 0 else int(bad[0])
+
+
+def map_file_readonly(path: str) -> Optional[tuple[Mapping, memoryview]]:
+    """A private read-only mapping of the whole file and a memoryview over it, or None when
+    the file cannot be mapped (then read it). No descriptor stays open.
+
+    The memoryview is valid while the Mapping is open: keep both, close the Mapping last.
+    """
+    addr = _new("void **")
+    size = _new("size_t *")
+    if lib.bpfobj_map_file_readonly(os.fsencode(path), addr, size) < 0:
+        return None
+    mapping = Mapping(addr[0], size[0])
+    return mapping, memoryview(ffi.buffer(addr[0], size[0])).toreadonly()

@@ -130,8 +130,12 @@ def marshal(spec: Spec) -> bytes:  # noqa: C901 - one branch per kind
         elif isinstance(t, Enum):
             kind = t.btf_kind
             out.append(pack(name, _info(kind, len(t.values), int(t.signed), type_id), t.size))
+            lo, hi = (-(1 << 31), 1 << 31) if t.signed else (0, 1 << 32)
             for v in t.values:
                 if kind == Kind.ENUM:
+                    if not lo <= v.value < hi:
+                        raise ValueError(f"BTF: type {type_id}: enumerator {v.name!r} = "
+                                         f"{v.value} needs ENUM64")
                     out.append(struct.pack("<II", strings.add(v.name), v.value & 0xFFFFFFFF))
                 else:
                     u = v.value & 0xFFFFFFFFFFFFFFFF

@@ -8,11 +8,13 @@ formatter and the value codec use it without the compiled module.
 
 Meanings of the raw fields are applied here, not left to the reader of the model:
 
-- ``Member.offset`` is in bits and ``Member.bitfield_size`` is 0 for a plain member,
-  whichever of the two encodings (``kind_flag`` set or not) the raw BTF used.
+- ``Member.offset`` is in bits and ``Member.bitfield_size`` in bits (0 for a plain member),
+  whichever of the two encodings the raw BTF used: with ``kind_flag`` both come from the
+  member; without it ``bitfield_size`` is 0 and a legacy bitfield is described by its Int's
+  ``offset``/``bits``, kept as read.
 - ``Fwd.kind`` says struct or union; ``Enum.signed`` comes from ``kind_flag``; ENUM and
-  ENUM64 are both ``Enum`` (``Enum.btf_kind`` says which one the writer emits: ENUM64 when the
-  size is 8 or a value needs 64 bits).
+  ENUM64 are both ``Enum`` (``Enum.btf_kind`` keeps which one was read, and the writer emits
+  it; for a new Enum: ENUM64 when the size is 8 or a value needs 64 bits).
 - References (``Pointer.target``, ``Member.type``, ``FuncProto.return_`` ...) are ``Type``
   objects. A spec read from bytes resolves them on first access (see spec.py), which is
   invisible to users: reading the attribute always gives a ``Type``.
@@ -294,22 +296,31 @@ class EnumValue(_Node):
 
 
 class Enum(Type):
-    """An enum of ``size`` bytes (BTF_KIND_ENUM or ENUM64); ``signed`` from kind_flag."""
+    """An enum of ``size`` bytes (BTF_KIND_ENUM or ENUM64); ``signed`` from kind_flag.
 
-    __slots__ = ("size", "signed", "values")
-    _fields = ("name", "size", "signed", "values")
+    ``btf_kind`` is the kind read from raw BTF, which the writer keeps (clang without ENUM64
+    support emits 8-byte enums as ENUM); for an Enum made in Python (``btf_kind=None``) it is
+    ENUM64 when the size is 8 or a value needs more than 32 bits, else ENUM.
+    """
+
+    __slots__ = ("size", "signed", "values", "_kind")
+    _fields = ("name", "size", "signed", "values", "btf_kind")
 
     def __init__(self, name: str, size: int = 4, signed: bool = False,
-                 values: Optional[list[EnumValue]] = None) -> None:
+                 values: Optional[list[EnumValue]] = None,
+                 btf_kind: Optional[Kind] = None) -> None:
         self._src = None
         self.name = name
         self.size = size
         self.signed = signed
         self.values = [] if values is None else values
+        self._kind = btf_kind
 
     @property
-    def btf_kind(self) -> Kind:  # type: ignore[override]
-        """ENUM64 when the size is 8 or a value needs more than 32 bits, else ENUM."""
+    def btf_kind(self) -> Kind:
+        """ENUM or ENUM64: as read, else ENUM64 for 8 bytes or values past 32 bits."""
+        if self._kind is not None:
+            return self._kind
         if self.size == 8:
             return Kind.ENUM64
         lo, hi = (-(1 << 31), 1 << 31) if self.signed else (0, 1 << 32)
@@ -317,6 +328,12 @@ class Enum(Type):
             if not lo <= v.value < hi:
                 return Kind.ENUM64
         return Kind.ENUM
+
+    @btf_kind.setter
+    def btf_kind(self, kind: Optional[Kind]) -> None:
+        if kind not in (None, Kind.ENUM, Kind.ENUM64):
+            raise ValueError(f"Enum.btf_kind must be ENUM, ENUM64 or None, not {kind!r}")
+        self._kind = kind
 
 
 class Fwd(Type):
