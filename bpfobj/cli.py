@@ -446,9 +446,10 @@ def _hex_text(data: bytes) -> str:
 
 
 def _json_value(v: Any) -> Any:
-    """A decoded BTF value as JSON: bytes (a char array that is not text) become numbers."""
+    """A decoded BTF value as JSON: bytes (a char array that is not text) become numbers,
+    signed as char is on the machines bpftool runs on (x86, arm64 print it so)."""
     if isinstance(v, bytes):
-        return list(v)
+        return [b - 256 if b > 127 else b for b in v]
     if isinstance(v, dict):
         return {k: _json_value(x) for k, x in v.items()}
     if isinstance(v, list):
@@ -702,6 +703,61 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     return code
 
 
+# -- prog load / loadall ------------------------------------------------------------------
+
+
+def cmd_prog_load(args: argparse.Namespace, out: TextIO) -> int:
+    """``prog load OBJ PATH`` / ``prog loadall OBJ DIR``, pinning as bpftool does.
+
+    ``load`` pins the object's first program at PATH; ``loadall`` pins every program at
+    DIR/<function name>. ``--pinmaps DIR`` pins every map at DIR/<map name> (the kernel
+    name for data maps). PIN_BY_NAME maps are reused or pinned under ``--pin-root``
+    (libbpf's default, /sys/fs/bpf). On failure nothing stays pinned. The pins hold the
+    objects after the command exits.
+    """
+    from .collection import Collection, CollectionSpec, pin_name
+
+    try:
+        spec = CollectionSpec.from_file(args.obj)
+    except (OSError, ValueError) as exc:
+        raise CLIError(f"{args.obj}: {exc}") from None
+    pinned: list[str] = []
+    try:
+        with Collection.load(spec, pin_path=args.pin_root) as coll:
+            if not coll.programs:
+                raise CLIError(f"{args.obj}: no program to load")
+            targets: list[tuple[str, Any]]
+            if args.op == "load":
+                targets = [(args.path, next(iter(coll.programs.values())))]
+            else:
+                os.makedirs(args.path, exist_ok=True)
+                targets = [(os.path.join(args.path, pin_name(n)), p)
+                           for n, p in coll.programs.items()]
+            if args.pinmaps:
+                os.makedirs(args.pinmaps, exist_ok=True)
+                for key, m in coll.maps.items():
+                    name = spec.maps[key].name if key.startswith(".") else key
+                    targets.append((os.path.join(args.pinmaps, pin_name(name)), m))
+            for path, obj in targets:
+                obj.pin(path)
+                pinned.append(path)
+    except ValueError as exc:
+        _unpin(pinned)
+        raise CLIError(f"{args.obj}: {exc}") from None
+    except BaseException:
+        _unpin(pinned)
+        raise
+    return EXIT_OK
+
+
+def _unpin(paths: list[str]) -> None:
+    for path in paths:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
 # -- parser and main ------------------------------------------------------------------------
 
 
@@ -727,6 +783,17 @@ def build_parser() -> argparse.ArgumentParser:
             dump.add_argument("--base", "-B", metavar="PATH",
                               help="base BTF of a split BTF file (bpftool -B)")
             dump.set_defaults(func=cmd_btf_dump)
+        if name == "prog":
+            for op, dest, what in (("load", "PATH", "pin the first program at PATH"),
+                                   ("loadall", "DIR", "pin every program under DIR")):
+                load = ops.add_parser(op, help=f"load an ELF object and {what} (as bpftool)")
+                load.add_argument("obj", metavar="OBJ")
+                load.add_argument("path", metavar=dest)
+                load.add_argument("--pinmaps", metavar="DIR",
+                                  help="pin every map of the object under DIR")
+                load.add_argument("--pin-root", default="/sys/fs/bpf", metavar="DIR",
+                                  help="where PIN_BY_NAME maps are pinned (default: %(default)s)")
+                load.set_defaults(func=cmd_prog_load)
         if name == "map":
             dump = ops.add_parser("dump", help="dump a map's entries")
             dump.add_argument("target", nargs="+", metavar="ID | id ID | pinned PATH")

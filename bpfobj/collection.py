@@ -35,8 +35,8 @@ from .errors import BPFError
 from .map import Map, MapSpec
 from .prog import Program, ProgramSpec
 
-__all__ = ["CollectionSpec", "Collection", "VariableSpec", "load_collection",
-           "PIN_NONE", "PIN_BY_NAME"]
+__all__ = ["CollectionSpec", "Collection", "VariableSpec", "Variable", "load_collection",
+           "PIN_NONE", "PIN_BY_NAME", "data_map_name", "pin_name"]
 
 PIN_NONE, PIN_BY_NAME = 0, 1
 
@@ -92,6 +92,11 @@ def _map_type(value: int) -> MapType:
         return MapType(value)
     except ValueError:
         return cast(MapType, value)
+
+
+def pin_name(name: str) -> str:
+    """The bpffs file name libbpf pins ``name`` under: bpffs refuses '.', so '_'."""
+    return name.replace(".", "_")
 
 
 # -- VariableSpec -------------------------------------------------------------------------
@@ -895,7 +900,7 @@ class _Loader:
             if mspec.freeze:
                 m.freeze()
             if mspec.pinning == PIN_BY_NAME and self.pin_path is not None:
-                m.pin(os.path.join(self.pin_path, name))
+                m.pin(os.path.join(self.pin_path, pin_name(name)))
         for name, var in spec.variables.items():
             coll.variables[name] = Variable(var, coll.maps[var.section])
         core = self._core_engine()
@@ -911,7 +916,7 @@ class _Loader:
 
     def _create_map(self, name: str, mspec: MapSpec) -> tuple[Map, bool]:
         if mspec.pinning == PIN_BY_NAME and self.pin_path is not None:
-            path = os.path.join(self.pin_path, name)
+            path = os.path.join(self.pin_path, pin_name(name))
             if os.path.exists(path):
                 m = Map.load_pinned(path)
                 try:

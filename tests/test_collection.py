@@ -245,3 +245,29 @@ def test_libxdp_dispatcher_loads_and_runs(fds_unchanged: None) -> None:
         # with no programs configured the dispatcher passes every packet
         assert coll.programs["xdp_dispatcher"].test_run(PACKET).retval == XDP_PASS
         assert coll.maps[".rodata"].info().name == "xdp_disp.rodata"
+
+
+# -- the command ----------------------------------------------------------------------
+
+
+def test_cli_loadall_and_load_pin_as_bpftool(pin_dir: str, fds_unchanged: None) -> None:
+    from bpfobj import Program
+    from bpfobj.cli import main
+
+    progs, maps = os.path.join(pin_dir, "progs"), os.path.join(pin_dir, "maps")
+    assert main(["prog", "loadall", obj("maps.bpf"), progs, "--pinmaps", maps,
+                 "--pin-root", pin_dir]) == 0
+    assert sorted(os.listdir(progs)) == ["sock_prog", "tail_target", "tc_main", "xdp_main"]
+    assert {"counts", "maps_rodata", "maps_bss", "_data_custom", "outer", "jumps"} <= set(
+        os.listdir(maps))
+    assert os.path.exists(os.path.join(pin_dir, "pinned_map"))  # PIN_BY_NAME, under the root
+    with Program.load_pinned(os.path.join(progs, "xdp_main")) as p:
+        assert p.test_run(PACKET).retval == 2  # prog array and data maps held by the pins
+    one = os.path.join(pin_dir, "one")
+    assert main(["prog", "load", obj("rodata.bpf"), one]) == 0
+    with Program.load_pinned(one) as p:
+        assert p.name == "knob"
+    # a failing load leaves nothing pinned
+    bad = os.path.join(pin_dir, "bad")
+    assert main(["prog", "loadall", obj("tracing.bpf"), bad]) != 0
+    assert not os.path.exists(bad) or os.listdir(bad) == []
