@@ -89,7 +89,7 @@ def decode(t: Type, data: Buffer) -> object:
     c = _codec(t)
     raw = bytes(memoryview(data))
     if len(raw) != c.size:
-        raise ValueError(f"decode {_what(t)}: {len(raw)} bytes, the type has {c.size}")
+        raise ValueError(f"decode {_what(t)}: {len(raw)} bytes, the type has {c.size} bytes")
     return c.dec(raw, 0)
 
 
