@@ -23,12 +23,13 @@ _CLOSE_TAG = 1 << 32
 class _Waiter:
     """An epoll set over ``fds`` and a close eventfd. Owns its two descriptors."""
 
-    __slots__ = ("_epoll", "_wake", "_op", "_obj", "_closed")
+    __slots__ = ("_epoll", "_wake", "_op", "_obj", "_closed", "_waiting")
 
     def __init__(self, fds: Iterable[tuple[FD, int]], op: Op, obj: object) -> None:
         self._op = op
         self._obj = obj
         self._closed = False
+        self._waiting: list[None] = []
         self._epoll = _sys.epoll_create()
         try:
             self._wake = _sys.eventfd()
@@ -61,7 +62,13 @@ class _Waiter:
             if left <= 0:
                 return False
             ms = max(1, math.ceil(left * 1000))
-        tags = _sys.epoll_wait(self._epoll, ms, obj=self._obj)
+        self._waiting.append(None)
+        try:
+            tags = _sys.epoll_wait(self._epoll, ms, obj=self._obj)
+        finally:
+            self._waiting.pop()
+            if self._closed:
+                self._wake.close()  # close() may have left it to us (see there)
         if self._closed or _CLOSE_TAG in tags:
             raise closed(self._op, self._obj)
         return True
@@ -74,7 +81,11 @@ class _Waiter:
         _sys.eventfd_signal(self._wake)
         # A wait in flight keeps the epoll number until it returns (FD's guard).
         self._epoll.close()
-        self._wake.close()
+        # Closing the eventfd now would drop it from the epoll set, and its
+        # event with it, before a waiting thread collects it: that thread
+        # would sleep on. A waiter closes it when it wakes.
+        if not self._waiting:
+            self._wake.close()
 
 
 def deadline_of(timeout: Optional[float]) -> Optional[float]:
