@@ -45,19 +45,26 @@ long bpfobj_btf_index(const unsigned char *data, size_t start, size_t len, __u32
     return (long)n;
 }
 
+/* Whether tab[off..] holds exactly name and its NUL, within len bytes. */
+static int btf_str_is(const unsigned char *tab, size_t len, size_t off, const char *name,
+                      size_t name_len)
+{
+    return off < len && name_len < len - off && tab[off + name_len] == 0 &&
+           memcmp(tab + off, name, name_len) == 0;
+}
+
 long bpfobj_btf_find_name(const unsigned char *data, const __u32 *offsets, size_t n,
-                          const unsigned char *strs, size_t str_len, size_t base_str_len,
+                          const unsigned char *strs, size_t str_len,
+                          const unsigned char *base_strs, size_t base_str_len,
                           const char *name, size_t name_len, __u32 *out, size_t max_out)
 {
     size_t i, found = 0;
     for (i = 0; i < n; i++) {
         size_t off = btf_u32(data + offsets[i]);
-        if (off < base_str_len)
-            continue;
-        off -= base_str_len;
-        if (off >= str_len || name_len >= str_len - off)
-            continue;
-        if (strs[off + name_len] != 0 || memcmp(strs + off, name, name_len) != 0)
+        int hit = off < base_str_len
+                      ? btf_str_is(base_strs, base_str_len, off, name, name_len)
+                      : btf_str_is(strs, str_len, off - base_str_len, name, name_len);
+        if (!hit)
             continue;
         if (found < max_out)
             out[found] = (__u32)i;

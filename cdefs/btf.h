@@ -12,11 +12,13 @@
 long bpfobj_btf_index(const unsigned char *data, size_t start, size_t len, __u32 *offsets,
                       size_t max, size_t *bad_off, size_t *bad_index);
 
-/* Indexes i of the n records at offsets[] whose name_off, minus base_str_len, names
- * exactly name[0:name_len] in the string section strs[0, str_len).
+/* Indexes i of the n records at offsets[] whose name is exactly name[0:name_len]: a
+ * name_off below base_str_len is in base_strs (split BTF: the base's table), the others in
+ * strs[0, str_len) at name_off - base_str_len.
  * Writes up to max_out indexes to out; returns how many matched (may exceed max_out). */
 long bpfobj_btf_find_name(const unsigned char *data, const __u32 *offsets, size_t n,
-                          const unsigned char *strs, size_t str_len, size_t base_str_len,
+                          const unsigned char *strs, size_t str_len,
+                          const unsigned char *base_strs, size_t base_str_len,
                           const char *name, size_t name_len, __u32 *out, size_t max_out);
 
 /* Look for a reference cycle that does not pass through a pointer or a function: a type

@@ -1507,12 +1507,12 @@ def btf_index(data: Buffer, start: int, length: int) -> memoryview:
     return memoryview(ffi.buffer(offsets, 4 * n)[:]).cast("I")
 
 
-def btf_find_by_name(data: Buffer, offsets: memoryview, strs: bytes, base_str_len: int,
+def btf_find_by_name(data: Buffer, offsets: memoryview, strs: bytes, base_strs: bytes,
                      name: str) -> list[int]:
     """Indexes into ``offsets`` of the records named ``name`` (see cdefs/btf.h).
 
     ``offsets`` must come from ``btf_index`` over the same ``data``; ``strs`` is the string
-    section.
+    section, ``base_strs`` the base's whole string table (split BTF) or b"".
     """
     raw_name = name.encode("utf-8", "surrogateescape")
     n = len(offsets)
@@ -1520,7 +1520,7 @@ def btf_find_by_name(data: Buffer, offsets: memoryview, strs: bytes, base_str_le
     while True:
         out = _new("__u32[]", cap)
         found = lib.bpfobj_btf_find_name(_from_buffer(data), _from_buffer("__u32[]", offsets), n,
-                                         strs, len(strs), base_str_len, raw_name,
+                                         strs, len(strs), base_strs, len(base_strs), raw_name,
                                          len(raw_name), out, cap)
         if found <= cap:
             return list(out[0:found])

@@ -322,6 +322,13 @@ class Spec:
             data = elf_btf_section(data, os.fspath(path))
         return cls.from_bytes(data, base=base)
 
+    def _base_strings(self) -> bytes:
+        """The base's whole string table (what offsets below _base_str_len index)."""
+        return self._base._all_strings() if self._base is not None else b""
+
+    def _all_strings(self) -> bytes:
+        return self._base_strings() + self._strs if self._base is not None else self._strs
+
     def _total_str_len(self) -> int:
         return self._base_str_len + len(self._strs)
 
@@ -581,7 +588,7 @@ class Spec:
             if csys is not None:
                 found.extend(self._id0 + i for i in
                              csys.btf_find_by_name(self._data, self._offsets, self._strs,
-                                                   self._base_str_len, name))
+                                                   self._base_strings(), name))
                 return found
             if self._name_cache is None:
                 self._name_cache = self._build_name_cache()
@@ -595,11 +602,10 @@ class Spec:
         cache: dict[str, list[int]] = {}
         for local, pos in enumerate(self._offsets):
             off = _U32.unpack_from(self._data, pos)[0]
-            if off >= self._base_str_len:
-                tid = self._id0 + local
-                if off - self._base_str_len >= len(self._strs):
-                    continue  # decoding the type reports it
-                cache.setdefault(self._str(off, tid), []).append(tid)
+            if off == 0 or off >= self._total_str_len():
+                continue  # anonymous; or a bad offset, which decoding the type reports
+            tid = self._id0 + local
+            cache.setdefault(self._str(off, tid), []).append(tid)
         return cache
 
     def types_by_name(self, name: str) -> list[Type]:
