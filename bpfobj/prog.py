@@ -12,6 +12,7 @@ import errno as _errno
 import os
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Optional, Union
 
@@ -430,6 +431,46 @@ class Program(BPFObject):
 _KALLSYMS = "/proc/kallsyms"
 
 
+def _read_kallsyms(kallsyms: str) -> bytes:
+    """The whole of ``kallsyms`` (b"" when it cannot be read)."""
+    try:
+        with open(kallsyms, "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def kernel_symbol_addresses(names: Iterable[str], kallsyms: str = _KALLSYMS
+                            ) -> dict[str, list[int]]:
+    """The addresses of kernel symbols by name (/proc/kallsyms, read once per call).
+
+    Every address a name has (a static symbol may repeat in several objects); a name that
+    kallsyms lists with a ``.llvm.<hash>`` suffix counts as the name (libbpf's rule for
+    externs). Names not found are left out; all are when kallsyms hides the addresses
+    (kernel.kptr_restrict makes them read as zero).
+    """
+    wanted = set(names)
+    found: dict[str, list[int]] = {}
+    if not wanted:
+        return found
+    for line in _read_kallsyms(kallsyms).splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        name = fields[2].decode("ascii", "replace")
+        if name not in wanted:
+            name = name.split(".llvm.", 1)[0]
+            if name not in wanted:
+                continue
+        try:
+            addr = int(fields[0], 16)
+        except ValueError:
+            continue
+        if addr:
+            found.setdefault(name, []).append(addr)
+    return found
+
+
 def kernel_call_names(xlated: bytes, kallsyms: str = _KALLSYMS) -> dict[int, str]:
     """Map the ``imm`` of each helper call in translated instructions to its kernel symbol.
 
@@ -444,11 +485,7 @@ def kernel_call_names(xlated: bytes, kallsyms: str = _KALLSYMS) -> dict[int, str
             imms.add(int.from_bytes(xlated[i + 4:i + 8], "little", signed=True))
     if not imms:
         return {}
-    try:
-        with open(kallsyms, "rb") as f:
-            text = f.read()
-    except OSError:
-        return {}
+    text = _read_kallsyms(kallsyms)
     at = text.find(b" __bpf_call_base\n")
     if at < 0:
         return {}

@@ -63,9 +63,9 @@ from __future__ import annotations
 import os
 import re
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 from typing_extensions import Buffer
 
@@ -99,7 +99,7 @@ from .types import (
 __all__ = [
     "Relocator", "Relocated", "Relocation", "CORERelocationError", "relocate",
     "explain_verifier_log", "essential_name", "types_are_compatible", "types_match",
-    "POISON_HELPER", "format_kind",
+    "POISON_HELPER", "format_kind", "apply",
 ]
 
 #: The helper id libbpf writes into a poisoned instruction (0xbad2310, "bad relo").
@@ -1056,3 +1056,62 @@ def explain_verifier_log(log: str, relocations: Mapping[int, Relocation]
         text = text.replace("invalid func unknown#195896080\n", "", len(found))
     return text, found
 
+
+
+# --- the loader's entry point ----------------------------------------------------------------
+
+_RELOCATORS: dict[tuple[int, int], tuple[weakref.ref[Spec], Relocator]] = {}
+
+
+def _relocator_for(local: Spec, kernel_types: Optional[Spec]) -> Relocator:
+    """One Relocator per (object BTF, target), so its candidate cache spans the object's
+    programs as libbpf's does; dropped with the object's Spec."""
+    key = (id(local), id(kernel_types))
+    entry = _RELOCATORS.get(key)
+    if entry is not None and entry[0]() is local:
+        return entry[1]
+    r = Relocator(local, kernel_types)
+    _RELOCATORS[key] = (weakref.ref(local, lambda _: _RELOCATORS.pop(key, None)), r)
+    return r
+
+
+def apply(insns: Union[bytes, bytearray], relos: Iterable[tuple[int, CoreRelo]],
+          local: Optional[Spec], kernel_types: Optional[Spec] = None, *,
+          externs: Optional[Mapping[int, str]] = None, program: str = "",
+          kconfig: object = None, kconfig_fd: int = 0, weak: Iterable[str] = (),
+          module_fd: Optional[Callable[[Any], int]] = None) -> bytes:
+    """CO-RE relocations and extern sites of one linked program, as the loader calls it.
+
+    ``relos``: (instruction index in ``insns``, CoreRelo) pairs; ``externs``: instruction
+    index -> extern name. ``.kconfig`` sites load ``kconfig_fd`` at the extern's offset in
+    the object's ``.kconfig`` DATASEC; ``weak`` names the weak extern symbols. Returns the
+    patched bytes; the relocation records are dropped (use ``Relocator`` to keep them).
+
+    Raises:
+        CORERelocationError: a CO-RE relocation libbpf would refuse.
+        bpfobj.btf.externs.ExternError: an extern libbpf would refuse.
+    """
+    out = bytes(insns)
+    pairs = list(relos)
+    if pairs:
+        if local is None:
+            raise CORERelocationError(f"program {program!r}: has CO-RE relocations and the "
+                                      "object has no BTF")
+        moved = [CoreRelo(idx * 8, r.type_id, r.access_str_off, r.kind, r.access)
+                 for idx, r in pairs]
+        done = _relocator_for(local, kernel_types).relocate(out, moved, program)
+        assert isinstance(done.instructions, bytes)
+        out = done.instructions
+    if externs:
+        from . import externs as _ext
+
+        if local is None:
+            raise _ext.ExternError(f"program {program!r}: uses externs and the object has "
+                                   "no BTF")
+        found = _ext.find_externs(local, set(weak))
+        ksyms = _ext.resolve_ksyms([e for e in found if e.name in set(externs.values())],
+                                   vmlinux=kernel_types)
+        layout = _ext.datasec_layout(local, found)
+        out = _ext.patch_externs(out, externs, found, layout, ksyms, kconfig_fd=kconfig_fd,
+                                 module_fd=module_fd)
+    return out
