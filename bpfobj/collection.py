@@ -235,6 +235,8 @@ class CollectionSpec:
         self._data_sections: set[str] = set()
         self._btf_raw = b""
         self._btf_ext: Any = None
+        self._externs: list[Any] = []
+        self._kconfig_layout: Any = None
 
     @classmethod
     def from_file(cls, path: Union[str, os.PathLike[str]]) -> Self:
@@ -328,6 +330,7 @@ class _Parser:
         raw = bytearray(e.data(sec))
         types = _btf.Spec.from_bytes(bytes(raw))
         self._fixup_datasecs(types, raw)
+        raw = self._fixup_externs(types, raw)
         self.spec._btf_raw = bytes(raw)
         self.types = self.spec.types = _btf.Spec.from_bytes(bytes(raw))
         ext = e.section(".BTF.ext")
@@ -372,6 +375,85 @@ class _Parser:
             entries.sort()
             for k, (off, type_id, size) in enumerate(entries):
                 struct.pack_into(hdr_order + "III", raw, pos + 12 + 12 * k, type_id, off, size)
+
+    def _fixup_externs(self, types: _btf.Spec, raw: bytearray) -> bytearray:
+        """Lay out ``.kconfig`` and ``.ksyms`` in the BTF as libbpf does before loading it.
+
+        The kernel refuses extern linkage and zero-sized DATASECs: ``.kconfig`` variables
+        get their layout offsets and allocated linkage; ``.ksyms`` entries become 4-byte
+        int variables one after another (a kfunc's entry points at one dummy variable
+        appended to the types), and extern functions become global.
+        """
+        from .btf import externs as _externs
+
+        kinds = {t.name for t in (types.types_by_name(".kconfig") +
+                                  types.types_by_name(".ksyms"))
+                 if isinstance(t, _btf.Datasec)}
+        if not kinds:
+            return raw
+        weak = {s.name for s in self.symbols
+                if s.shndx == _elf.SHN_UNDEF and s.bind == _elf.STB_WEAK and s.name}
+        found = _externs.find_externs(types, weak)
+        layout = _externs.kconfig_layout(found)
+        self.spec._externs, self.spec._kconfig_layout = found, layout
+        offsets = types._offsets
+        put = struct.pack_into
+        dummy_id = 0
+        extra = b""
+        for i, t in enumerate(types):
+            if not isinstance(t, _btf.Datasec) or t.name not in kinds:
+                continue
+            pos = offsets[i - 1]
+            if t.name == ".kconfig":
+                entries = {e.name: e for e in layout.entries}
+                put("<I", raw, pos + 8, layout.size)
+                placed = []
+                for vs in t.vars:
+                    v = vs.type
+                    if isinstance(v, _btf.Var) and v.name in entries:
+                        ent = entries[v.name]
+                        placed.append((ent.offset, types.type_id(v), ent.size))
+                        put("<I", raw, offsets[types.type_id(v) - 1] + 12, 1)
+                for k, (off, ref, size) in enumerate(sorted(placed)):  # the kernel wants order
+                    put("<III", raw, pos + 12 + 12 * k, ref, off, size)
+                continue
+            int_id = self._int_type_id(types)
+            for k, vs in enumerate(t.vars):
+                v = vs.type
+                ref = types.type_id(v)
+                if isinstance(v, _btf.Func):
+                    rpos = offsets[ref - 1]
+                    info = struct.unpack_from("<I", raw, rpos + 4)[0]
+                    put("<I", raw, rpos + 4, (info & ~0xFFFF) | 1)  # extern -> global
+                    if not dummy_id:
+                        dummy_id = len(types)
+                        name_off = struct.unpack_from("<I", raw, rpos)[0]
+                        extra = struct.pack("<IIII", name_off, 14 << 24, int_id, 1)
+                    ref = dummy_id
+                elif isinstance(v, _btf.Var):
+                    vpos = offsets[ref - 1]
+                    put("<II", raw, vpos + 8, int_id, 1)
+                put("<III", raw, pos + 12 + 12 * k, ref, 4 * k, 4)
+            put("<I", raw, pos + 8, 4 * len(t.vars))
+        if extra:
+            hdr_len, type_off, type_len, str_off = struct.unpack_from("<IIII", raw, 4)
+            end = hdr_len + type_off + type_len
+            raw = raw[:end] + bytearray(extra) + raw[end:]
+            put("<I", raw, 12, type_len + len(extra))
+            if str_off >= type_off + type_len:
+                put("<I", raw, 16, str_off + len(extra))
+        return raw
+
+    @staticmethod
+    def _int_type_id(types: _btf.Spec) -> int:
+        for t in types.types_by_name("int"):
+            if isinstance(t, _btf.Int) and t.size == 4:
+                return types.type_id(t)
+        for _i, t in types.own_types():
+            if isinstance(t, _btf.Int) and t.size == 4:
+                return types.type_id(t)
+        raise ValueError("section .ksyms: the object's BTF has no 4-byte int for the "
+                         "__ksym externs")
 
     def _datasec(self, name: str) -> Optional[_btf.Datasec]:
         if self.types is None:
@@ -570,31 +652,19 @@ class _Parser:
     def _read_kconfig(self) -> None:
         """The ``.kconfig`` DATASEC (externs): a frozen one-entry array laid out by BTF."""
         ds = self._datasec(".kconfig")
-        if ds is None:
+        layout = self.spec._kconfig_layout
+        if ds is None or layout is None or not layout.entries:
             return
-        size = 0
-        for v in ds.vars:
-            size = max(size, v.offset + v.size)
-        if size == 0:
-            # clang leaves offsets zero: lay the externs out one after another, aligned.
-            off = 0
-            for v in ds.vars:
-                sz = _btf.sizeof(v.type.type) if isinstance(v.type, _btf.Var) else v.size
-                align = min(8, sz) if sz else 1
-                off = (off + align - 1) // align * align
-                v.offset, v.size = off, sz
-                off += sz
-            size = max(off, 1)
+        size = layout.size
         mspec = MapSpec(type=MapType.ARRAY, key_size=4, value_size=size, max_entries=1,
                         name=data_map_name(self.spec.name, ".kconfig"),
                         flags=BPF_F_RDONLY_PROG | BPF_F_MMAPABLE, value_type=ds,
                         contents=[(0, bytearray(size))], freeze=True)
         self.spec.maps[".kconfig"] = mspec
         self.spec._data_sections.add(".kconfig")
-        for v in ds.vars:
-            if isinstance(v.type, _btf.Var):
-                self.spec.variables[v.type.name] = VariableSpec(
-                    v.type.name, ".kconfig", v.offset, v.size, v.type.type, mspec)
+        for ent in layout.entries:
+            self.spec.variables[ent.name] = VariableSpec(ent.name, ".kconfig", ent.offset,
+                                                         ent.size, None, mspec)
 
     # -- relocations --------------------------------------------------------------------
 
@@ -877,6 +947,7 @@ class _Loader:
             if prog.type == ProgramType.EXT and prog.attach_prog is None:
                 raise ValueError(f"program {name}: section {prog.section_name!r} (freplace) "
                                  "needs a target program: set attach_prog and attach_to")
+        self._prepare_externs()
         if spec._btf_raw:
             coll.btf = _btf.BTF.load(spec._btf_raw)
         reused: set[str] = set()
@@ -893,7 +964,9 @@ class _Loader:
             if name in reused or name in coll._borrowed:
                 continue
             m = coll.maps[name]
-            for k, v in mspec.contents:
+            if name == ".kconfig" and self.kconfig_data is not None:
+                m.update(0, self.kconfig_data)
+            for k, v in mspec.contents if name != ".kconfig" else ():
                 m.update(k, bytes(v) if isinstance(v, bytearray) else v)
             for slot, target in spec._map_slots.get(name, {}).items():
                 m.update(slot, coll.maps[target].fd)
@@ -903,10 +976,9 @@ class _Loader:
                 m.pin(os.path.join(self.pin_path, pin_name(name)))
         for name, var in spec.variables.items():
             coll.variables[name] = Variable(var, coll.maps[var.section])
-        core = self._core_engine()
         for name, prog in spec.programs.items():
             if prog.autoload:
-                coll.programs[name] = self._load_program(name, prog, core)
+                coll.programs[name] = self._load_program(name, prog)
         for name, slots in spec._prog_array_slots.items():
             if name in reused or name in coll._borrowed:
                 continue
@@ -977,29 +1049,47 @@ class _Loader:
         return replace(mspec, max_entries=max_entries, key_size=key_size,
                        value_size=value_size)
 
-    def _core_engine(self) -> Any:
-        try:
-            from .btf import core  # type: ignore[attr-defined, unused-ignore]
-        except ImportError:
-            return None
-        return core
+    def _prepare_externs(self) -> None:
+        """The .kconfig value and the __ksym resolutions, once per load (btf.externs)."""
+        from .btf import externs as _externs
 
-    def _load_program(self, name: str, prog: ProgramSpec, core: Any) -> Program:
+        spec = self.spec
+        self.kconfig_data: Optional[bytes] = None
+        self.ksyms: dict[str, Any] = {}
+        if not spec._externs:
+            return
+        layout = spec._kconfig_layout
+        if layout is not None and layout.entries and ".kconfig" in spec.maps:
+            self.kconfig_data = _externs.kconfig_data(layout)
+        if any(e.section == ".ksyms" for e in spec._externs):
+            self.ksyms = dict(_externs.resolve_ksyms(spec._externs))
+
+    def _relocator(self) -> Any:
+        if getattr(self, "_core", None) is None:
+            from .btf.core import Relocator
+
+            assert self.spec.types is not None
+            self._core = Relocator(self.spec.types, self.kernel_types)
+        return self._core
+
+    def _load_program(self, name: str, prog: ProgramSpec) -> Program:
         from dataclasses import replace
 
         spec = self.spec
         linked = spec._linked.get(name, _Linked({}, {}, []))
         insns = bytearray(prog.encoded())
-        if (linked.core or linked.externs) and core is not None:
-            target = self.kernel_types
-            hook = getattr(core, "apply", None)
-            if hook is not None:
-                insns = bytearray(hook(insns, linked.core, spec.types, target,
-                                       externs=linked.externs, program=name,
-                                       kconfig=spec.maps.get(".kconfig")))
-        elif linked.core or linked.externs:
-            raise ValueError(f"program {name}: has CO-RE relocations or externs, and this "
-                             "build has no CO-RE engine (bpfobj.btf.core)")
+        relocated: Any = None
+        if linked.core:
+            relos = [replace(cr, insn_off=idx * 8) for idx, cr in linked.core]
+            relocated = self._relocator().relocate(bytes(insns), relos, program=name)
+            insns = bytearray(relocated.instructions)
+        if linked.externs:
+            from .btf import externs as _externs
+
+            kconfig = self.coll.maps.get(".kconfig")
+            insns = bytearray(_externs.patch_externs(
+                insns, linked.externs, spec._externs, spec._kconfig_layout, self.ksyms,
+                kconfig_fd=kconfig.fd if kconfig is not None else 0))
         for idx, key in linked.maps.items():
             fd = self.coll.maps[key].fd
             struct.pack_into("<i", insns, idx * 8 + 4, fd)
@@ -1015,6 +1105,15 @@ class _Loader:
         except BPFError as exc:
             # Name the object's program (the kernel name may be truncated) and its section.
             exc.message = f"program {name} (section {prog.section_name}): {exc.message}"
+            log = getattr(exc, "log", None)
+            if relocated is not None and isinstance(log, str) and relocated.poisoned:
+                from .btf.core import explain_verifier_log
+
+                new_log, found = explain_verifier_log(
+                    log, {r.insn: r for r in relocated.relocations})
+                exc.log = new_log  # type: ignore[attr-defined]
+                if found:
+                    exc.message += f" ({found[0].message})"
             raise
 
     def _btf_target(self, name: str, prog: ProgramSpec, prefix: str) -> int:

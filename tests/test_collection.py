@@ -271,3 +271,19 @@ def test_cli_loadall_and_load_pin_as_bpftool(pin_dir: str, fds_unchanged: None) 
     bad = os.path.join(pin_dir, "bad")
     assert main(["prog", "loadall", obj("tracing.bpf"), bad]) != 0
     assert not os.path.exists(bad) or os.listdir(bad) == []
+
+
+def test_core_kconfig_and_ksyms(fds_unchanged: None) -> None:
+    from bpfobj._internal.kconfig import kernel_version
+
+    spec = CollectionSpec.from_file(obj("core.bpf"))
+    kc = spec.maps[".kconfig"]
+    assert kc.flags & BPF_F_RDONLY_PROG and kc.freeze and kc.name == "core.kconfig"
+    assert {"LINUX_KERNEL_VERSION", "CONFIG_BPF_SYSCALL", "CONFIG_MISSING_OPTION"} <= set(
+        spec.variables)
+    with Collection.load(spec, kernel_types=btf.kernel_spec()) as coll:
+        v = coll.variables
+        assert int.from_bytes(v["LINUX_KERNEL_VERSION"].get(), "little") == kernel_version()
+        assert v["CONFIG_BPF_SYSCALL"].get() == b"\x01"
+        assert v["CONFIG_MISSING_OPTION"].get() == bytes(4)  # weak and absent: zero
+        assert coll.programs["core_reads"].type == ProgramType.TRACING

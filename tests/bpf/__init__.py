@@ -25,14 +25,18 @@ def objects() -> dict[str, str]:
     """Compile every ``*.bpf.c`` here with ``clang -g -O2 -target bpf -c``: name -> path."""
     out = tempfile.mkdtemp(prefix="bpfobj-objs-")
     atexit.register(shutil.rmtree, out, True)
+    with open(os.path.join(out, "vmlinux.h"), "w") as header:  # for core.bpf.c
+        subprocess.run(["bpftool", "btf", "dump", "file", "/sys/kernel/btf/vmlinux",
+                        "format", "c"], check=True, stdout=header)
     built = {}
     for src in sorted(os.listdir(HERE)):
         if not src.endswith(".bpf.c"):
             continue
         name = src[:-len(".c")]
         dst = os.path.join(out, name + ".o")
-        subprocess.run(["clang", "-g", "-O2", "-target", "bpf", "-I", _arch_include(), "-c",
-                        os.path.join(HERE, src), "-o", dst], check=True, capture_output=True)
+        subprocess.run(["clang", "-g", "-O2", "-target", "bpf", "-I", _arch_include(), "-I",
+                        out, "-c", os.path.join(HERE, src), "-o", dst], check=True,
+                       capture_output=True)
         built[name] = dst
     return built
 
