@@ -211,3 +211,37 @@ def test_a_pin_keeps_it_attached(counting, pin_dir: str) -> None:  # type: ignor
         os.unlink(path)
     _getpid_times(5)
     assert read_counts(m)[0] == 5
+
+
+def test_cleanup_runs_once_when_the_last_clone_closes(counting) -> None:  # type: ignore[no-untyped-def]
+    # The lifecycle kprobe.py's tracefs path relies on (its probe event is
+    # removed by the cleanup), on a tracepoint perf event this kernel has.
+    from bpfobj._internal import syscall as _sys
+
+    _m, p = counting
+    calls: list[int] = []
+
+    def open_event():  # type: ignore[no-untyped-def]
+        return _sys.perf_event_open(type=_sys.const("PERF_TYPE_TRACEPOINT"),
+                                    config=tracefs.event_id("syscalls", "sys_enter_getpid"),
+                                    sample_period=1, wakeup_events=1, pid=-1, cpu=0)
+
+    link = perf_event_mod.attach_perf_event(p._fd, p, open_event(), 0, "test",
+                                            cleanup=lambda: calls.append(1))
+    clone = link.clone()
+    link.close()
+    link.close()
+    assert calls == []
+    clone.close()
+    assert calls == [1]
+    # A failed attach closes the perf event and runs the cleanup too.
+    m2 = counter_map()
+    before = open_fds()
+    try:
+        with pytest.raises(BPFError):
+            perf_event_mod.attach_perf_event(m2._fd, m2, open_event(), 0, "test",
+                                             cleanup=lambda: calls.append(2))
+    finally:
+        m2.close()
+    assert calls == [1, 2]
+    assert open_fds() <= before

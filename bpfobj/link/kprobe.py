@@ -146,5 +146,5 @@ def _remover(events: str, name: str, what: str) -> Callable[[], None]:
         try:
             _write(events, f"-:{EVENT_GROUP}/{name}", what)
         except BPFError:
-            pass  # still in use by a clone's perf event, or gone already
+            pass  # gone already (removed by hand), or tracefs went away
     return remove

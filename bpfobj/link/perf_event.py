@@ -95,6 +95,21 @@ def check_program(prog: object, want: ProgramType, what: str) -> FD:
     return fd
 
 
+class _Cleanup:
+    """What to undo (a tracefs probe event) once every clone of a link has closed."""
+
+    __slots__ = ("run", "owners")
+
+    def __init__(self, run: Callable[[], None]) -> None:
+        self.run = run
+        self.owners = 1
+
+    def release(self) -> None:
+        self.owners -= 1
+        if self.owners == 0:
+            self.run()
+
+
 class PerfEventLink(Link):
     """A program attached through a perf event (tracepoint, kprobe, uprobe).
 
@@ -107,7 +122,7 @@ class PerfEventLink(Link):
     __slots__ = ("_perf", "_what", "_cleanup")
     _perf: Optional[FD]
     _what: str
-    _cleanup: Optional[Callable[[], None]]
+    _cleanup: Optional[_Cleanup]
 
     @classmethod
     def _wrap(cls, link_fd: Optional[FD], perf_fd: FD, what: str) -> Self:
@@ -154,7 +169,8 @@ class PerfEventLink(Link):
             except BaseException:
                 other._fd.close()
                 raise
-        other._cleanup = None  # the first object keeps the tracefs event to remove
+        if other._cleanup is not None:
+            other._cleanup.owners += 1  # shared: the last owner to close runs it
         return other
 
     @override
@@ -165,7 +181,7 @@ class PerfEventLink(Link):
             self._perf.close()
         cleanup, self._cleanup = self._cleanup, None
         if cleanup is not None:
-            cleanup()
+            cleanup.release()
 
     @override
     def info(self) -> LinkInfo:
@@ -212,7 +228,7 @@ def attach_perf_event(prog_fd: FD, prog: object, perf_fd: FD, cookie: int, what:
 
     Tries BPF_LINK_CREATE (BPF_PERF_EVENT, the cookie in perf_event.bpf_cookie);
     where the kernel lacks that link type (EINVAL), PERF_EVENT_IOC_SET_BPF and
-    PERF_EVENT_IOC_ENABLE. ``cleanup`` runs when the link closes (a tracefs
+    PERF_EVENT_IOC_ENABLE. ``cleanup`` runs when the link and all its clones have closed (a tracefs
     probe event to remove). On any failure ``perf_fd`` is closed and
     ``cleanup`` run.
 
@@ -261,7 +277,8 @@ def attach_perf_event(prog_fd: FD, prog: object, perf_fd: FD, cookie: int, what:
         if cleanup is not None:
             cleanup()
         raise
-    link._cleanup = cleanup
+    if cleanup is not None:
+        link._cleanup = _Cleanup(cleanup)
     return link
 
 
