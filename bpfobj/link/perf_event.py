@@ -228,9 +228,9 @@ def attach_perf_event(prog_fd: FD, prog: object, perf_fd: FD, cookie: int, what:
 
     Tries BPF_LINK_CREATE (BPF_PERF_EVENT, the cookie in perf_event.bpf_cookie);
     where the kernel lacks that link type (EINVAL), PERF_EVENT_IOC_SET_BPF and
-    PERF_EVENT_IOC_ENABLE. ``cleanup`` runs when the link and all its clones have closed (a tracefs
-    probe event to remove). On any failure ``perf_fd`` is closed and
-    ``cleanup`` run.
+    PERF_EVENT_IOC_ENABLE. ``cleanup`` (a tracefs probe event to remove)
+    runs once the link and all its clones have closed. On any failure
+    ``perf_fd`` is closed and ``cleanup`` run.
 
     Raises:
         NotSupportedError: a cookie on a kernel without BPF_PERF_EVENT links.
