@@ -164,6 +164,9 @@ class CFormatter:
         self._layouts: dict[Type, _Layout] = {}
         self._members: dict[Type, list[_Mem]] = {}
         self._sizes: dict[Type, int] = {}
+        self._aligns: dict[Type, int] = {}
+        self._templates: dict[Type, tuple[str, str]] = {}  # declarator text around a name
+        self._walked: set[tuple[Type, bool]] = set()
         self._active: set[Type] = set()  # anonymous structs and unions being walked
         self._depth = 0
         self._out: list[str] = []
@@ -260,6 +263,16 @@ class CFormatter:
 
     def _walk(self, t: Type, ptr: bool) -> None:
         """Emit what a use of ``t`` needs first; ``ptr``: the use is through a pointer."""
+        cls = type(t)
+        if cls is Int or cls is Void or cls is Float:
+            return
+        key = (t, ptr)
+        if key in self._walked:  # done once, everything it needs is written
+            return
+        self._walk_uncached(t, ptr)
+        self._walked.add(key)
+
+    def _walk_uncached(self, t: Type, ptr: bool) -> None:
         depth = 0
         while True:
             cls = type(t)
@@ -412,6 +425,18 @@ class CFormatter:
 
     def _decl(self, t: Type, inner: str, indent: str) -> str:
         """``t`` declared as ``inner`` (a name, or "" for an abstract declarator)."""
+        parts = self._templates.get(t)
+        if parts is None:
+            if not _plain_declarator(t):  # writes a type out: depends on indent and counts
+                return self._declare(t, inner, indent)
+            pre, _, post = self._declare(t, "\0", indent).partition("\0")
+            parts = (pre, post)
+            self._templates[t] = parts
+        if inner:
+            return parts[0] + inner + parts[1]
+        return parts[0].rstrip() + parts[1]
+
+    def _declare(self, t: Type, inner: str, indent: str) -> str:
         quals: list[str] = []
         depth = 0
         while True:
@@ -495,6 +520,12 @@ class CFormatter:
 
     def align(self, t: Type) -> int:
         """The alignment in bytes of ``t`` as this header writes it."""
+        a = self._aligns.get(t)
+        if a is None:
+            a = self._aligns[t] = self._align(t)
+        return a
+
+    def _align(self, t: Type) -> int:
         depth = 0
         while True:
             cls = type(t)
@@ -589,6 +620,23 @@ class CFormatter:
 
 _QUALIFIERS: frozenset[type] = frozenset({Const, Volatile, Restrict, TypeTag, Qualifier})
 _QUALIFIER_WORDS: frozenset[type] = frozenset({Const, Volatile, Restrict})
+
+
+def _plain_declarator(t: Type) -> bool:
+    """Whether ``t`` is declared the same way everywhere: no anonymous type written out,
+    no prototype (whose parameters may hold one)."""
+    for _ in range(_MAX_NESTING):
+        cls = type(t)
+        if cls is Pointer:
+            t = t.target  # type: ignore[attr-defined]
+        elif cls is Array or cls in _QUALIFIERS or (cls is Typedef and t.name in
+                                                     _BUILTIN_TYPEDEFS):
+            t = t.type  # type: ignore[attr-defined]
+        elif cls is FuncProto:
+            return False
+        else:
+            return bool(t.name) or cls is Void
+    return False
 
 
 def _skip_qualifiers(t: Type) -> Type:
