@@ -10,6 +10,7 @@ Spec built by the test.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -23,7 +24,7 @@ import pytest
 from bpfobj import Program, ProgramSpec, ProgramType, VerifierError, btf
 from bpfobj._internal.elf import ELFFile
 from bpfobj.asm import Instruction, Instructions
-from bpfobj.btf import core
+from bpfobj.btf import core, externs
 from bpfobj.btf.ext import BTFExt, CoreRelo
 from bpfobj.btf.ext import CoreReloKind as K
 
@@ -316,3 +317,65 @@ def test_kernel_spec_relocation_is_cached(kernel: None, local_obj: Obj) -> None:
     second = _relocate_func(local_obj, "core_local", kernel_types)
     assert first == second
 
+
+
+# --- externs -----------------------------------------------------------------------------------
+
+_EXT = re.compile(r"libbpf: extern \((kcfg|ksym)\) #(\d+): symbol \d+, (?:off (\d+), )?name (\S+)")
+
+
+def _externs_of(path: Path) -> list[externs.Extern]:
+    f = ELFFile(path.read_bytes())
+    sec = f.section(".BTF")
+    assert sec is not None
+    weak = {s.name for s in f.symbols() if s.bind == 2}  # STB_WEAK
+    return externs.find_externs(btf.Spec.from_bytes(f.data(sec)), weak)
+
+
+def test_kconfig_as_libbpf(kernel: None, bpftool: str, vmlinux_h: Path, objdir: Path,
+                           pin_dir: str) -> None:
+    obj = compile_bpf("core_externs.c", objdir, vmlinux_h)
+    progs, maps = os.path.join(pin_dir, "p"), os.path.join(pin_dir, "m")
+    os.mkdir(maps)
+    run = subprocess.run([bpftool, "-d", "prog", "loadall", str(obj), progs, "pinmaps", maps],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    found = _externs_of(obj)
+    layout = externs.kconfig_layout(found)
+    # libbpf's extern order and offsets.
+    theirs = [(m.group(4), int(m.group(3)) if m.group(3) else None)
+              for m in _EXT.finditer(run.stderr)]
+    order = sorted(((int(m.group(2)), m.group(4)) for m in _EXT.finditer(run.stderr)))
+    assert [name for _, name in order] == [e.name for e in found]
+    assert {n: off for n, off in theirs if off is not None} == layout.offsets
+    # The .kconfig map's value, byte for byte.
+    (pinned,) = [p for p in os.listdir(maps) if p.endswith("kconfig")]
+    dump = subprocess.run([bpftool, "map", "dump", "pinned", os.path.join(maps, pinned), "-j"],
+                          capture_output=True, text=True, check=True)
+    value = bytes(int(x, 16) for x in json.loads(dump.stdout)[0]["value"])
+    assert externs.kconfig_data(layout) == value
+    # The untyped ksym's address, as libbpf set it; the missing weak one is 0.
+    ksyms = externs.resolve_ksyms(found)
+    m = re.search(r"extern \(ksym\) '__x64_sys_bpf': set to (0x[0-9a-f]+)", run.stderr)
+    assert m is not None and ksyms["__x64_sys_bpf"].address == int(m.group(1), 16)
+    assert not ksyms["no_such_symbol_here"].resolved
+
+
+def test_typed_ksyms_as_libbpf(kernel: None, bpftool: str, vmlinux_h: Path, objdir: Path,
+                               pin_dir: str) -> None:
+    # This kernel's kallsyms has no data symbols, so the load itself fails on the per-CPU
+    # variable ("failed to find the address"); libbpf resolves the externs before that.
+    obj = compile_bpf("core_ksyms.c", objdir, vmlinux_h)
+    run = subprocess.run([bpftool, "-d", "prog", "loadall", str(obj),
+                          os.path.join(pin_dir, "t")], capture_output=True, text=True)
+    theirs: dict[str, int] = {}
+    for m in re.finditer(r"extern \((?:var|func) ksym\) '(\w+)': resolved to (?:kernel )?"
+                         r"\[(\d+)\]", run.stderr):
+        theirs[m.group(1)] = int(m.group(2))
+    weak = set(re.findall(r"extern '(\w+)' \(weak\): not resolved", run.stderr))
+    need(bool(theirs), "bpftool -d printed no ksym resolution")
+    ksyms = externs.resolve_ksyms(_externs_of(obj))
+    assert {n: k.btf_id for n, k in ksyms.items() if k.resolved} == theirs
+    assert {n for n, k in ksyms.items() if not k.resolved} == weak
+    assert {n for n, k in ksyms.items() if k.func} == {"bpf_task_acquire", "bpf_task_release",
+                                                        "bpf_no_such_kfunc"}
