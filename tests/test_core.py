@@ -345,7 +345,7 @@ def test_kconfig_as_libbpf(kernel: None, bpftool: str, vmlinux_h: Path, objdir: 
     # libbpf's extern order and offsets.
     theirs = [(m.group(4), int(m.group(3)) if m.group(3) else None)
               for m in _EXT.finditer(run.stderr)]
-    order = sorted(((int(m.group(2)), m.group(4)) for m in _EXT.finditer(run.stderr)))
+    order = sorted((int(m.group(2)), m.group(4)) for m in _EXT.finditer(run.stderr))
     assert [name for _, name in order] == [e.name for e in found]
     assert {n: off for n, off in theirs if off is not None} == layout.offsets
     # The .kconfig map's value, byte for byte.
