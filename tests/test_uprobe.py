@@ -276,3 +276,13 @@ def test_clone_owns_both_descriptors(exe: str, counting) -> None:  # type: ignor
         assert isinstance(clone, Link) and clone.closed
     finally:
         t.kill()
+
+
+def test_uprobe_multi_needs_its_attach_type(exe: str, counting) -> None:  # type: ignore[no-untyped-def]
+    _m, p = counting  # loaded without expected_attach_type
+    before = open_fds()
+    with pytest.raises(OSError, match="expected_attach_type=TRACE_UPROBE_MULTI"):
+        Executable(exe).uprobe_multi(["bpfobj_target"], p)
+    with pytest.raises(ValueError, match="cookies: 1 given for 2"):
+        Executable(exe).uprobe_multi(["bpfobj_target", "bpfobj_other"], p, cookies=[1])
+    assert open_fds() == before

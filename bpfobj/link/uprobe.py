@@ -25,7 +25,7 @@ from typing import Optional, Union
 from bpfobj._internal import elf as _elf
 from bpfobj._internal import syscall as _sys
 from bpfobj._types import AttachType, ProgramType
-from bpfobj.errors import NotSupportedError, Op
+from bpfobj.errors import BPFError, NotSupportedError, Op
 
 from . import Link
 from .perf_event import PerfEventLink, attach_perf_event, check_program
@@ -217,8 +217,19 @@ class Executable:
             cbuf = _sys.c_buffer(_u64s(cookie_list))
             keep.append(cbuf)
             opts["uprobe_multi__cookies"] = cbuf
-        link = Link._create(prog, AttachType.TRACE_UPROBE_MULTI, what, opts=opts)
-        del keep
+        try:
+            link = Link._create(prog, AttachType.TRACE_UPROBE_MULTI, what, opts=opts)
+        except BPFError as exc:
+            if exc.errno != _errno.EINVAL:
+                raise
+            # The kernel does not say which argument; the usual one first.
+            reason = "invalid argument"
+            hint = (f"was {prog} loaded with expected_attach_type=TRACE_UPROBE_MULTI? "
+                    "is every offset inside the file?")
+            raise BPFError(exc.errno, f"{Op.LINK_CREATE.value} {what}: {reason} ({hint})",
+                           op=Op.LINK_CREATE, obj=what, reason=reason) from exc
+        finally:
+            del keep
         return link
 
 
