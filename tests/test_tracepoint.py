@@ -245,3 +245,20 @@ def test_cleanup_runs_once_when_the_last_clone_closes(counting) -> None:  # type
         m2.close()
     assert calls == [1, 2]
     assert open_fds() <= before
+
+
+def test_reopened_perf_event_link_owns_the_bpf_link_only(counting) -> None:  # type: ignore[no-untyped-def]
+    m, p = counting
+    with Link.attach_tracepoint(p, "syscalls", "sys_enter_getpid", cookie=4) as link:
+        again = PerfEventLink.new_from_id(link.id)
+        try:
+            assert not again.uses_ioctl
+            assert again.info().perf_event.cookie == 4  # type: ignore[union-attr]
+            with pytest.raises(ValueError, match="reopened"):
+                again.perf_fd  # noqa: B018
+            clone = again.clone()
+            clone.close()
+        finally:
+            again.close()
+        os.getpid()
+        assert read_counts(m)[0] == 1

@@ -115,14 +115,25 @@ class PerfEventLink(Link):
 
     Owns two descriptors: the bpf link (``fd``) and the perf event
     (``perf_fd``). Without BPF_PERF_EVENT links (``uses_ioctl``) it owns only
-    the perf event, which is then also ``fd``. ``repr()`` reads
-    ``Link(perf_event tracepoint syscalls/sys_enter_getpid)#7``.
+    the perf event, which is then also ``fd``. Reopened by ID, pin or
+    descriptor (``PerfEventLink.new_from_id``...), it owns only the bpf link,
+    which holds the perf event in the kernel; ``perf_fd`` then raises.
+    ``repr()`` reads ``Link(perf_event tracepoint syscalls/sys_enter_getpid)#7``.
     """
 
-    __slots__ = ("_perf", "_what", "_cleanup")
+    __slots__ = ("_perf", "_ioctl", "_what", "_cleanup")
     _perf: Optional[FD]
+    _ioctl: bool
     _what: str
     _cleanup: Optional[_Cleanup]
+
+    @override
+    def _init_from_fd(self, fd: FD) -> None:
+        super()._init_from_fd(fd)  # reopened: the bpf link only
+        self._perf = None
+        self._ioctl = False
+        self._what = f"link id {self._id}"
+        self._cleanup = None
 
     @classmethod
     def _wrap(cls, link_fd: Optional[FD], perf_fd: FD, what: str) -> Self:
@@ -135,6 +146,7 @@ class PerfEventLink(Link):
             self._fd = perf_fd
             self._pinned = None
             self._perf = None
+            self._ioctl = True
             self._type = LinkType.PERF_EVENT
             self._id = 0
         self._what = what
@@ -144,12 +156,18 @@ class PerfEventLink(Link):
     @property
     def uses_ioctl(self) -> bool:
         """True when attached with PERF_EVENT_IOC_SET_BPF (no bpf link exists)."""
-        return self._perf is None
+        return self._ioctl
 
     @property
     def perf_fd(self) -> int:
-        """The perf event's descriptor number. It stays owned by this object."""
-        fd = self._perf if self._perf is not None else self._fd
+        """The perf event's descriptor number. It stays owned by this object.
+
+        Raises:
+            ClosedError: closed, or reopened without the perf event's descriptor.
+        """
+        fd = self._fd if self._ioctl else self._perf
+        if fd is None:
+            raise closed(Op.DUP, f"{self!r} (reopened: the kernel holds its perf event)")
         raw = fd.raw
         if raw < 0:
             raise closed(Op.DUP, self)
@@ -191,7 +209,7 @@ class PerfEventLink(Link):
         For an ioctl attachment, BPF_TASK_FD_QUERY on our own perf event: the
         same record with ``id`` 0 and no cookie.
         """
-        if self._perf is not None:
+        if not self._ioctl:
             return super().info()
         with self._fd.borrow(Op.TASK_FD_QUERY, self) as raw:
             q = _sys.task_fd_query(os.getpid(), raw, self)
