@@ -131,7 +131,12 @@ def marshal(spec: Spec) -> bytes:  # noqa: C901 - one branch per kind
             kind = t.btf_kind
             out.append(pack(name, _info(kind, len(t.values), int(t.signed), type_id), t.size))
             lo, hi = (-(1 << 31), 1 << 31) if t.signed else (0, 1 << 32)
+            lo64, hi64 = (-(1 << 63), 1 << 63) if t.signed else (0, 1 << 64)
             for v in t.values:
+                if not lo64 <= v.value < hi64:
+                    sign = "signed" if t.signed else "unsigned"
+                    raise ValueError(f"BTF: type {type_id}: enumerator {v.name!r} = {v.value} "
+                                     f"is out of range for a {sign} enum")
                 if kind == Kind.ENUM:
                     if not lo <= v.value < hi:
                         raise ValueError(f"BTF: type {type_id}: enumerator {v.name!r} = "

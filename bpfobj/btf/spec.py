@@ -292,7 +292,11 @@ class Spec:
         csys = _csys()
         offsets: Any
         if csys is not None:
-            offsets = csys.btf_index(raw, type_start, type_len)
+            try:
+                offsets = csys.btf_index(raw, type_start, type_len)
+            except ValueError:
+                _scan_py(raw, type_start, type_len)  # the same error, said in more detail
+                raise
         else:
             offsets = _scan_py(raw, type_start, type_len)
         spec = cls(base=base)
