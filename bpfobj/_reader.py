@@ -1,8 +1,10 @@
-"""What the ring buffer and perf buffer readers share: waiting and closing.
+"""What the ring buffer and perf buffer readers share: reading, waiting, closing.
 
-Owns the epoll set of a reader (the buffers' descriptors plus an eventfd that
-``close()`` signals) and the deadline arithmetic of ``timeout``. Imports
-``_sys`` and ``errors``; ``ringbuf`` and ``perf`` build on it.
+Owns ``EventReader`` (read, read_many, fileno, close, over a subclass's
+``_fetch``), the epoll set of a reader (the buffers' descriptors plus an
+eventfd that ``close()`` signals) and the deadline arithmetic of
+``timeout``. Imports ``_sys`` and ``errors``; ``ringbuf`` and ``perf`` build
+on it.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable
-from typing import Optional
+from typing import Generic, Optional, TypeVar
+
+from typing_extensions import Self
 
 from ._internal import syscall as _sys
 from ._internal.fd import FD
@@ -18,6 +22,11 @@ from .errors import Op, closed
 
 #: The epoll tag of the close eventfd (buffer descriptors use 0..2**32-1).
 _CLOSE_TAG = 1 << 32
+#: Records ``read()`` takes from the buffer at a time (it hands them out one by one).
+_READ_BATCH = 256
+_UNLIMITED = 1 << 62
+
+_T = TypeVar("_T")
 
 
 class _Waiter:
@@ -95,3 +104,105 @@ def deadline_of(timeout: Optional[float]) -> Optional[float]:
     if timeout < 0:
         raise ValueError(f"timeout must be >= 0 or None, got {timeout!r}")
     return time.monotonic() + timeout
+
+
+class EventReader(Generic[_T]):
+    """read/read_many/fileno/close over ``_fetch(limit) -> list`` (copied records, in order).
+
+    ``read()`` takes up to 256 records at a time out of the buffer and hands
+    them out one by one; ``read_many`` returns those first. ``close()`` drops
+    them.
+    """
+
+    __slots__ = ("_waiter", "_pending", "_name", "_op", "__weakref__")
+
+    _waiter: _Waiter
+    _pending: list[_T]
+    _name: str
+    _op: Op
+
+    def _fetch(self, limit: int) -> list[_T]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _release(self) -> None:  # pragma: no cover - abstract
+        """Unmap and close what the subclass owns (idempotent)."""
+        raise NotImplementedError
+
+    @property
+    def closed(self) -> bool:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def read(self, timeout: Optional[float] = None) -> _T:
+        """Return the next record, waiting up to ``timeout`` seconds (None: for ever).
+
+        Raises:
+            TimeoutError: nothing came within ``timeout``.
+            ClosedError: the Reader is closed, also by another thread while this waits.
+        """
+        pending = self._pending
+        if pending:
+            return pending.pop()
+        deadline = deadline_of(timeout)
+        while True:
+            got = self._fetch(_READ_BATCH)
+            if got:
+                got.reverse()
+                self._pending = got
+                return got.pop()
+            if timeout == 0 or not self._waiter.wait(deadline):
+                raise TimeoutError(f"{self._op.value} {self._name}: "
+                                   f"no sample within {timeout} s")
+
+    def read_many(self, max_records: Optional[int] = None,
+                  timeout: Optional[float] = 0) -> list[_T]:
+        """Return the records there now, in order, at most ``max_records``.
+
+        With ``timeout`` > 0 (or None: for ever) and nothing there, wait that
+        long for the first records; [] when none came.
+
+        Raises:
+            ClosedError: the Reader is closed (see ``read``).
+        """
+        limit = _UNLIMITED if max_records is None else max_records
+        if limit <= 0:
+            return []
+        pending = self._pending
+        if pending:
+            take = min(limit, len(pending))
+            out = pending[:-take - 1:-1]
+            del pending[-take:]
+            if take < limit:
+                out += self._fetch(limit - take)
+            return out
+        out = self._fetch(limit)
+        if out or timeout == 0:
+            return out
+        deadline = deadline_of(timeout)
+        while not out and self._waiter.wait(deadline):
+            out = self._fetch(limit)
+        return out
+
+    def fileno(self) -> int:
+        """A descriptor that polls readable while records wait (an epoll set), for
+        select, selectors and asyncio's add_reader."""
+        return self._waiter.fileno()
+
+    def close(self) -> None:
+        """Release the buffers and descriptors; idempotent.
+
+        A ``read`` blocked in another thread ends with ClosedError.
+        """
+        if self.closed:
+            return
+        self._pending = []
+        self._release()
+        self._waiter.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return self._name + (" (closed)" if self.closed else "")

@@ -10,20 +10,16 @@ the perf consumer), ``_reader`` (waiting and closing), ``map`` and ``errors``.
 from __future__ import annotations
 
 from itertools import repeat
-from typing import NamedTuple, Optional
-
-from typing_extensions import Self
+from typing import NamedTuple
 
 from ._internal import syscall as _sys
 from ._internal.fd import FD
-from ._reader import _Waiter, deadline_of
+from ._reader import EventReader, _Waiter
 from ._types import MapType
 from .errors import BPFError, NotSupportedError, Op, wrong_type
 from .map import Map, possible_cpus
 
 __all__ = ["Reader", "Record"]
-
-_UNLIMITED = 1 << 62
 
 
 class Record(NamedTuple):
@@ -46,15 +42,17 @@ class Record(NamedTuple):
 _new_record = tuple.__new__
 
 
-class Reader:
+class Reader(EventReader[Record]):
     """Reads the samples that programs send through a PERF_EVENT_ARRAY map.
 
-    A context manager; ``fileno()`` (an epoll descriptor over all CPUs'
-    events) fits select, selectors and asyncio's add_reader.
+    ``read(timeout=None) -> Record``, ``read_many(max_records=None,
+    timeout=0) -> list[Record]``, ``close()``; a context manager. Samples of
+    one CPU come in order; between CPUs there is no order. ``fileno()`` (an
+    epoll descriptor over all CPUs' events) fits select, selectors and
+    asyncio's add_reader.
     """
 
-    __slots__ = ("_map", "_events", "_perf", "_waiter", "_name", "_cpus", "_pending",
-                 "__weakref__")
+    __slots__ = ("_map", "_events", "_perf", "_cpus")
 
     def __init__(self, perf_map: Map, per_cpu_pages: int = 8) -> None:
         """Open, map and enable a perf buffer of ``per_cpu_pages`` pages for each CPU.
@@ -71,6 +69,8 @@ class Reader:
             BPFError: perf_event_open, mmap, the map update or epoll failed.
         """
         self._name = f"perf.Reader({perf_map!r})"
+        self._op = Op.PERF_READ
+        self._pending = []
         if perf_map.type is not MapType.PERF_EVENT_ARRAY:
             raise wrong_type(Op.PERF_READ, perf_map, f"{perf_map.type.name} map",
                              "PERF_EVENT_ARRAY map")
@@ -80,7 +80,6 @@ class Reader:
         self._map = perf_map
         self._events: list[FD] = []
         self._cpus: list[int] = []
-        self._pending: list[Record] = []
         try:
             for cpu in range(min(possible_cpus(), perf_map.max_entries)):
                 try:
@@ -108,69 +107,12 @@ class Reader:
                 fd.close()
             raise
 
-    def _records(self, limit: int) -> list[Record]:
-        cpus = self._cpus
-        got = self._perf.read_many(limit)
-        if cpus[-1] != len(cpus) - 1:  # offline CPUs: ring index is not the CPU number
-            got = [(cpus[i], s, n) for i, s, n in got]
-        return list(map(_new_record, repeat(Record), got))
-
-    def read(self, timeout: Optional[float] = None) -> Record:
-        """Return the next sample of any CPU, waiting up to ``timeout`` s (None: for ever).
-
-        Samples of one CPU come in order; between CPUs there is no order.
-
-        Raises:
-            TimeoutError: no sample within ``timeout``.
-            ClosedError: the Reader is closed, also by another thread while this waits.
-        """
-        pending = self._pending
-        if pending:
-            return pending.pop()
-        deadline = deadline_of(timeout) if timeout else None
-        while True:
-            got = self._records(64)
-            if got:
-                got.reverse()
-                self._pending = got
-                return got.pop()
-            if timeout == 0 or not self._waiter.wait(deadline):
-                raise TimeoutError(f"{Op.PERF_READ.value} {self._name}: "
-                                   f"no sample within {timeout} s")
-
-    def read_many(self, max_records: Optional[int] = None,
-                  timeout: Optional[float] = 0) -> list[Record]:
-        """Return the samples in the buffers now, at most ``max_records``.
-
-        With ``timeout`` > 0 (or None: for ever) and nothing there, wait that
-        long for the first samples; [] when none came.
-
-        Raises:
-            ClosedError: the Reader is closed (see ``read``).
-        """
-        limit = _UNLIMITED if max_records is None else max_records
-        if limit <= 0:
-            return []
-        out: list[Record] = []
-        pending = self._pending
-        if pending:
-            take = min(limit, len(pending))
-            out = pending[:-take - 1:-1]
-            del pending[-take:]
-            limit -= take
-            if not limit:
-                return out
-        out += self._records(limit)
-        if out or timeout == 0:
-            return out
-        deadline = deadline_of(timeout)
-        while not out and self._waiter.wait(deadline):
-            out = self._records(limit)
-        return out
-
-    def fileno(self) -> int:
-        """A descriptor that polls readable while samples wait (epoll over all CPUs)."""
-        return self._waiter.fileno()
+    def _fetch(self, limit: int) -> list[Record]:
+        flat = self._perf.read_many(limit)
+        if self._cpus[-1] != len(self._cpus) - 1:  # offline CPUs: buffer index != CPU number
+            flat[::3] = [self._cpus[i] for i in flat[::3]]
+        it = iter(flat)
+        return list(map(_new_record, repeat(Record), zip(it, it, it, strict=True)))
 
     @property
     def closed(self) -> bool:
@@ -183,24 +125,8 @@ class Reader:
             except (BPFError, KeyError):
                 pass  # the map is closed, or the entry was replaced or removed
 
-    def close(self) -> None:
-        """Remove the map's entries, unmap the buffers, close the events; idempotent.
-
-        A ``read`` blocked in another thread ends with ClosedError.
-        """
-        if self._perf.closed:
-            return
+    def _release(self) -> None:
         self._perf.close()
-        self._waiter.close()
         self._clear_map()
         for fd in self._events:
             fd.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return self._name + (" (closed)" if self.closed else "")

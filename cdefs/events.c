@@ -178,46 +178,51 @@ static inline __u32 ring_next(struct bpfobj_ring *r, unsigned long *cons)
     }
 }
 
+/* Append "<len>s" to a struct format; at most FMT_ITEM bytes. */
+#define FMT_ITEM 11
+static inline char *fmt_bytes(char *p, __u32 len)
+{
+    char digits[10];
+    int k = 0;
+    do {
+        digits[k++] = (char)('0' + len % 10);
+        len /= 10;
+    } while (len);
+    while (k)
+        *p++ = digits[--k];
+    *p++ = 's';
+    return p;
+}
+
 long bpfobj_ringbuf_consume(struct bpfobj_ring *r, char *out, size_t cap,
-                            __u32 *ends, long max_records, __u64 *need)
+                            char *fmt, size_t fmt_cap, long max_records,
+                            __u64 *info)
 {
     unsigned long cons = __atomic_load_n(r->consumer_pos, __ATOMIC_RELAXED);
     size_t used = 0;
+    char *f = fmt, *fmt_end = fmt + fmt_cap;
     long n = 0;
-    *need = 0;
-    while (n < max_records) {
+    info[0] = 0;
+    *f++ = '=';
+    while (n < max_records && fmt_end - f >= FMT_ITEM) {
         __u32 len = ring_next(r, &cons);
         if (len == RB_BUSY)
             break;
         if (len > r->mask)
             return -EBADMSG;
         if (used + len > cap) {
-            *need = len;
+            info[0] = len;
             break;
         }
         memcpy(out + used, r->data + (cons & r->mask) + RB_HDR, len);
         used += len;
-        ends[n++] = (__u32)used;
+        f = fmt_bytes(f, len);
+        n++;
         cons += (len + RB_HDR + 7) & ~7UL;
         __atomic_store_n(r->consumer_pos, cons, __ATOMIC_RELEASE);
     }
+    info[1] = (__u64)(f - fmt);
     return n;
-}
-
-long bpfobj_ringbuf_read_one(struct bpfobj_ring *r, char *out, size_t cap)
-{
-    unsigned long cons = __atomic_load_n(r->consumer_pos, __ATOMIC_RELAXED);
-    __u32 len = ring_next(r, &cons);
-    if (len == RB_BUSY)
-        return -1;
-    if (len > r->mask)
-        return -EBADMSG;
-    if (len > cap)
-        return len;
-    memcpy(out, r->data + (cons & r->mask) + RB_HDR, len);
-    cons += (len + RB_HDR + 7) & ~7UL;
-    __atomic_store_n(r->consumer_pos, cons, __ATOMIC_RELEASE);
-    return len;
 }
 
 int bpfobj_ringbuf_pending(struct bpfobj_ring *r)
@@ -243,13 +248,16 @@ static inline void perf_copy(const struct bpfobj_perf_ring *p, __u64 pos,
 }
 
 long bpfobj_perf_consume(struct bpfobj_perf_ring *rings, int nrings, int *next,
-                         char *out, size_t cap, __u32 *ends, __u32 *cpus,
-                         __u64 *lost, long max_records, __u64 *need)
+                         char *out, size_t cap, char *fmt, size_t fmt_cap,
+                         long max_records, __u64 *info)
 {
+    const size_t extra = sizeof(__u32) + sizeof(__u64); /* cpu, lost */
     size_t used = 0;
+    char *f = fmt, *fmt_end = fmt + fmt_cap;
     long n = 0;
     int visited, i = *next;
-    *need = 0;
+    info[0] = 0;
+    *f++ = '=';
     if (i < 0 || i >= nrings)
         i = 0;
     for (visited = 0; visited < nrings && n < max_records; visited++) {
@@ -264,7 +272,7 @@ long bpfobj_perf_consume(struct bpfobj_perf_ring *rings, int nrings, int *next,
             if (h.size < sizeof(h) || h.size > head - tail)
                 return -EBADMSG;
             if (h.type == PERF_RECORD_SAMPLE) {
-                __u32 size = 0;
+                __u32 size = 0, cpu = (__u32)i;
                 if (h.size >= sizeof(h) + sizeof(size))
                     perf_copy(p, tail + sizeof(h), &size, sizeof(size));
                 /* The raw sample is cut to what its size says, and to what
@@ -272,17 +280,21 @@ long bpfobj_perf_consume(struct bpfobj_perf_ring *rings, int nrings, int *next,
                 if (size > h.size - sizeof(h) - sizeof(size))
                     size = h.size > sizeof(h) + sizeof(size)
                                ? h.size - sizeof(h) - sizeof(size) : 0;
-                if (used + size > cap) {
-                    *need = size;
+                if (used + size + extra > cap || fmt_end - f < FMT_ITEM + 2) {
+                    info[0] = size + extra;
                     full = 1;
                     break;
                 }
+                memcpy(out + used, &cpu, sizeof(cpu));
+                used += sizeof(cpu);
                 perf_copy(p, tail + sizeof(h) + sizeof(size), out + used, size);
                 used += size;
-                ends[n] = (__u32)used;
-                cpus[n] = (__u32)i;
-                lost[n] = p->lost;
+                memcpy(out + used, &p->lost, sizeof(p->lost));
+                used += sizeof(p->lost);
                 p->lost = 0;
+                *f++ = 'I';
+                f = fmt_bytes(f, size);
+                *f++ = 'Q';
                 n++;
             } else if (h.type == PERF_RECORD_LOST && h.size >= sizeof(h) + 16) {
                 __u64 count;
@@ -302,6 +314,7 @@ long bpfobj_perf_consume(struct bpfobj_perf_ring *rings, int nrings, int *next,
             i = 0;
     }
     *next = i;
+    info[1] = (__u64)(f - fmt);
     return n;
 }
 

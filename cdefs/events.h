@@ -36,17 +36,17 @@ struct bpfobj_ring {
 	unsigned long mask;
 };
 
-/* Copy up to max_records committed records, in order, into out (cap bytes):
- * record i ends at ends[i]. Discarded records are skipped, a busy one ends the
- * batch. Each record is copied before the consumer position moves past it.
- * Returns the count; when a record does not fit in what is left of out,
- * *need is set to its length (else 0). -EBADMSG on a record longer than the
+/* Copy up to max_records committed records, in order, into out (cap bytes),
+ * one after the other, and describe them in fmt as a struct module format
+ * ("=" then "<len>s" per record; fmt_cap bytes, 11 per record suffice).
+ * Discarded records are skipped, a busy one ends the batch. Each record is
+ * copied before the consumer position moves past it. Returns the count;
+ * info[0] is the length of a record that did not fit in what was left of out
+ * (else 0), info[1] the length of fmt. -EBADMSG on a record longer than the
  * ring. */
 long bpfobj_ringbuf_consume(struct bpfobj_ring *r, char *out, size_t cap,
-                            __u32 *ends, long max_records, __u64 *need);
-/* One record into out: its length, -1 when none is committed, or the length
- * without consuming it when it is larger than cap. -EBADMSG as above. */
-long bpfobj_ringbuf_read_one(struct bpfobj_ring *r, char *out, size_t cap);
+                            char *fmt, size_t fmt_cap, long max_records,
+                            __u64 *info);
 /* Whether unread bytes (committed, busy or discarded) sit in the ring. */
 int bpfobj_ringbuf_pending(struct bpfobj_ring *r);
 
@@ -60,13 +60,15 @@ struct bpfobj_perf_ring {
 };
 
 /* Copy up to max_records samples from rings[0..nrings) into out, starting
- * with ring *next and going round; record i ends at ends[i], came from ring
- * cpus[i] and carries lost[i] samples lost before it. *next is where the
- * following call starts. Records that wrap the buffer's end are copied in two
- * pieces; the raw sample is cut to its u32 size. Returns the count, with
- * *need set as for the ring buffer, or -EBADMSG on a corrupt header. */
+ * with ring *next and going round; each is laid out as the u32 ring index,
+ * the sample, and the u64 count of samples lost on that ring before it, and
+ * described in fmt ("=" then "I<len>sQ" per sample; 13 bytes per sample
+ * suffice). *next is where the following call starts. Records that wrap the
+ * buffer's end are copied in two pieces; the raw sample is cut to its u32
+ * size. Returns the count, with info[] as for the ring buffer, or -EBADMSG
+ * on a corrupt header. */
 long bpfobj_perf_consume(struct bpfobj_perf_ring *rings, int nrings, int *next,
-                         char *out, size_t cap, __u32 *ends, __u32 *cpus,
-                         __u64 *lost, long max_records, __u64 *need);
+                         char *out, size_t cap, char *fmt, size_t fmt_cap,
+                         long max_records, __u64 *info);
 /* Whether any ring has unread data. */
 int bpfobj_perf_pending(struct bpfobj_perf_ring *rings, int nrings);

@@ -1271,11 +1271,16 @@ def eventfd_signal(fd: FD) -> None:
 #
 # The memory of a BPF ring buffer or of perf buffers, read by the C helpers
 # in cdefs/events.c. Samples are copied into a private buffer before the
-# consumer position moves past them; Python only ever sees bytes.
+# consumer position moves past them; Python only ever sees bytes. The C side
+# also writes a struct format describing what it copied, so that one
+# struct.unpack_from call cuts the batch into bytes objects.
 
 #: Records copied per C call, and the initial size of the copy buffer.
 _BATCH = 4096
 _INITIAL_CAP = 1 << 20
+#: Format bytes per record: "=" once, then "<len>s" (ring) or "I<len>sQ" (perf).
+_FMT_CAP = 1 + 13 * _BATCH
+_unpack_from = struct.unpack_from
 
 
 class _Consumer:
@@ -1285,36 +1290,25 @@ class _Consumer:
     and pops when done; close() marks, and the last call out unmaps.
     """
 
-    __slots__ = ("_maps", "_inflight", "_closed", "_buf", "_cap", "_ends", "_need", "_obj",
-                 "__weakref__")
+    __slots__ = ("_maps", "_inflight", "_closed", "_buf", "_view", "_cap", "_fmt", "_info",
+                 "_obj", "__weakref__")
 
     def __init__(self, obj: object) -> None:
         self._maps: list[Mapping] = []
         self._inflight: list[None] = []
         self._closed = False
-        self._cap = _INITIAL_CAP
-        self._buf = _new("char[]", self._cap)
-        self._ends = _new("__u32[]", _BATCH)
-        self._need = _new("__u64 *")
+        self._grow(_INITIAL_CAP)
+        self._fmt = _new("char[]", _FMT_CAP)
+        self._info = _new("__u64[2]")
         self._obj = obj
 
     def _grow(self, need: int) -> None:
-        cap = self._cap
+        cap = _INITIAL_CAP
         while cap < need:
             cap *= 2
         self._buf = _new("char[]", cap)
+        self._view = ffi.buffer(self._buf)
         self._cap = cap
-
-    def _enter(self, op: Op) -> None:
-        self._inflight.append(None)
-        if self._closed:
-            self._leave()
-            raise closed(op, self._obj)
-
-    def _leave(self) -> None:
-        self._inflight.pop()
-        if self._closed and not self._inflight:
-            self._unmap()
 
     def _unmap(self) -> None:
         for m in self._maps:
@@ -1330,11 +1324,36 @@ class _Consumer:
         if not self._inflight:
             self._unmap()
 
-    def _split(self, n: int) -> list[bytes]:
-        """The first ``n`` records of the copy buffer, as bytes."""
-        ends = _unpack(self._ends, n)
-        blob = _unpack(self._buf, ends[-1])
-        return list(map(blob.__getitem__, map(slice, [0, *ends], ends)))
+    def _consume(self, op: Op, fn: Callable[..., int], *args: Any) -> list[Any]:
+        """Run the C consumer ``fn(*args[:-1], out, cap, fmt, fmt_cap, max, info)`` in
+        batches until ``args[-1]`` records; the flat list struct.unpack_from makes of them."""
+        *head, limit = args
+        out: list[Any] = []
+        info = self._info
+        inflight = self._inflight
+        while limit > 0:
+            inflight.append(None)
+            try:
+                if self._closed:
+                    raise closed(op, self._obj)
+                n = fn(*head, self._buf, self._cap, self._fmt, _FMT_CAP, min(limit, _BATCH),
+                       info)
+            finally:
+                inflight.pop()
+                if self._closed and not inflight:
+                    self._unmap()
+            if n < 0:
+                raise from_errno(-n, op, self._obj)
+            if n:
+                out += _unpack_from(_unpack(self._fmt, info[1]), self._view)
+                limit -= n
+            if info[0]:
+                if n == 0:
+                    self._grow(info[0])
+                continue  # stopped for room, not for lack of records
+            if n < min(limit + n, _BATCH):
+                break  # nothing more committed
+        return out
 
 
 class RingConsumer(_Consumer):
@@ -1365,64 +1384,23 @@ class RingConsumer(_Consumer):
         ring.mask = size - 1
         self._ring = ring
 
-    def read_one(self) -> Optional[bytes]:
-        """The next committed sample, or None."""
-        self._enter(Op.RINGBUF_READ)
-        try:
-            n = lib.bpfobj_ringbuf_read_one(self._ring, self._buf, self._cap)
-            while n > self._cap:
-                self._grow(n)
-                n = lib.bpfobj_ringbuf_read_one(self._ring, self._buf, self._cap)
-        finally:
-            self._leave()
-        if n >= 0:
-            return _unpack(self._buf, n)  # type: ignore[no-any-return]
-        if n == -1:
-            return None
-        raise from_errno(-n, Op.RINGBUF_READ, self._obj)
-
     def read_many(self, max_records: int) -> list[bytes]:
-        """Up to ``max_records`` committed samples, in order (one C call per 4096)."""
-        out: list[bytes] = []
-        while len(out) < max_records:
-            want = min(max_records - len(out), _BATCH)
-            self._enter(Op.RINGBUF_READ)
-            try:
-                n = lib.bpfobj_ringbuf_consume(self._ring, self._buf, self._cap, self._ends,
-                                               want, self._need)
-            finally:
-                self._leave()
-            if n < 0:
-                raise from_errno(-n, Op.RINGBUF_READ, self._obj)
-            if n == 0:
-                if self._need[0]:
-                    self._grow(self._need[0])
-                    continue
-                break
-            out += self._split(n)
-            if n < want and not self._need[0]:
-                break  # nothing more committed
-        return out
-
-    def pending(self) -> bool:
-        """Whether unread bytes sit in the ring (committed, busy or discarded)."""
-        self._enter(Op.RINGBUF_READ)
-        try:
-            return bool(lib.bpfobj_ringbuf_pending(self._ring))
-        finally:
-            self._leave()
+        """Up to ``max_records`` committed samples, in order (up to 4096 per C call)."""
+        return self._consume(Op.RINGBUF_READ, lib.bpfobj_ringbuf_consume, self._ring,
+                             max_records)
 
 
 class PerfConsumer(_Consumer):
     """The mmapped perf buffers of one perf event per CPU, and reads from them.
 
     Each buffer is 1 + ``pages`` pages (a control page, then the data);
-    ``fds`` stay the caller's. ``read_many`` returns (cpu, sample, lost)
-    tuples: ``lost`` counts PERF_RECORD_LOST samples the kernel dropped on
-    that CPU before this sample.
+    ``fds`` stay the caller's. ``read_many`` returns a flat list, three items
+    per sample: the index of its buffer in ``fds``, the sample, and the
+    number of samples the kernel dropped (PERF_RECORD_LOST) in that buffer
+    before this one.
     """
 
-    __slots__ = ("_rings", "_nrings", "_next", "_cpus", "_lost")
+    __slots__ = ("_rings", "_nrings", "_next")
 
     def __init__(self, fds: list[FD], pages: int, obj: object = "") -> None:
         super().__init__(obj)
@@ -1434,8 +1412,7 @@ class PerfConsumer(_Consumer):
             for i, fd in enumerate(fds):
                 m = mmap_fd(fd, (1 + pages) * PAGE_SIZE, writable=True, obj=obj)
                 self._maps.append(m)
-                page = ffi.cast("struct perf_event_mmap_page *", m._addr)
-                rings[i].page = page
+                rings[i].page = ffi.cast("struct perf_event_mmap_page *", m._addr)
                 rings[i].data = ffi.cast("char *", m._addr) + PAGE_SIZE
                 rings[i].size = pages * PAGE_SIZE
         except BaseException:
@@ -1444,113 +1421,8 @@ class PerfConsumer(_Consumer):
         self._rings = rings
         self._nrings = n
         self._next = _new("int *")
-        self._cpus = _new("__u32[]", _BATCH)
-        self._lost = _new("__u64[]", _BATCH)
 
-    def read_many(self, max_records: int) -> list[tuple[int, bytes, int]]:
-        """Up to ``max_records`` samples from all CPUs, each CPU's in order."""
-        out: list[tuple[int, bytes, int]] = []
-        while len(out) < max_records:
-            want = min(max_records - len(out), _BATCH)
-            self._enter(Op.PERF_READ)
-            try:
-                n = lib.bpfobj_perf_consume(self._rings, self._nrings, self._next, self._buf,
-                                            self._cap, self._ends, self._cpus, self._lost,
-                                            want, self._need)
-            finally:
-                self._leave()
-            if n < 0:
-                raise from_errno(-n, Op.PERF_READ, self._obj)
-            if n == 0:
-                if self._need[0]:
-                    self._grow(self._need[0])
-                    continue
-                break
-            out += zip(_unpack(self._cpus, n), self._split(n), _unpack(self._lost, n),
-                       strict=True)
-            if n < want and not self._need[0]:
-                break  # every CPU's buffer was drained
-        return out
-
-    def pending(self) -> bool:
-        """Whether any CPU's buffer holds unread records."""
-        self._enter(Op.PERF_READ)
-        try:
-            return bool(lib.bpfobj_perf_pending(self._rings, self._nrings))
-        finally:
-            self._leave()
-
-
-# -- BTF reader helpers (cdefs/btf.c): no system call, one C walk over raw BTF -----------
-
-_BTF_INDEX_ERRORS = {-1: "truncated header", -2: "unknown kind",
-                     -3: "record runs past the type section", -4: "too many types"}
-
-
-def btf_index(data: Buffer, start: int, length: int) -> memoryview:
-    """Absolute byte offsets of the type records of data[start:start+length], as u32s.
-
-    Raises:
-        ValueError: a record is truncated, of an unknown kind, or runs past the section
-            (the message names its type id and offset).
-    """
-    size = memoryview(data).nbytes
-    if start < 0 or length < 0 or start + length > size:
-        raise ValueError(f"BTF: type section {start}+{length} outside {size} bytes")
-    cap = length // 12 + 1
-    offsets = _new("__u32[]", cap)
-    bad = _new("size_t[2]")
-    n = lib.bpfobj_btf_index(_from_buffer(data), start, length, offsets, cap, bad, bad + 1)
-    if n < 0:
-        raise ValueError(f"BTF: type {bad[1] + 1} at offset {bad[0]}: "
-                         f"{_BTF_INDEX_ERRORS.get(n, 'bad record')}")
-    return memoryview(ffi.buffer(offsets, 4 * n)[:]).cast("I")
-
-
-def btf_find_by_name(data: Buffer, offsets: memoryview, strs: bytes, base_strs: bytes,
-                     name: str) -> list[int]:
-    """Indexes into ``offsets`` of the records named ``name`` (see cdefs/btf.h).
-
-    ``offsets`` must come from ``btf_index`` over the same ``data``; ``strs`` is the string
-    section, ``base_strs`` the base's whole string table (split BTF) or b"".
-    """
-    raw_name = name.encode("utf-8", "surrogateescape")
-    n = len(offsets)
-    cap = 16
-    while True:
-        out = _new("__u32[]", cap)
-        found = lib.bpfobj_btf_find_name(_from_buffer(data), _from_buffer("__u32[]", offsets), n,
-                                         strs, len(strs), base_strs, len(base_strs), raw_name,
-                                         len(raw_name), out, cap)
-        if found <= cap:
-            return list(out[0:found])
-        cap = found
-
-
-def btf_find_cycle(data: Buffer, offsets: memoryview, id0: int) -> Optional[int]:
-    """The index into ``offsets`` of a type on a by-value reference cycle, or None.
-
-    ``offsets`` must come from ``btf_index`` over the same ``data`` (see cdefs/btf.h).
-    """
-    n = len(offsets)
-    if n == 0:
-        return None
-    bad = _new("size_t *")
-    rc = lib.bpfobj_btf_find_cycle(_from_buffer(data), _from_buffer("__u32[]", offsets), n,
-                                   id0, _new("unsigned char[]", n), _new("__u32[]", n),
-                                   _new("__u32[]", n), bad)
-    return None if rc == 0 else int(bad[0])
-
-
-def map_file_readonly(path: str) -> Optional[tuple[Mapping, memoryview]]:
-    """A private read-only mapping of the whole file and a memoryview over it, or None when
-    the file cannot be mapped (then read it). No descriptor stays open.
-
-    The memoryview is valid while the Mapping is open: keep both, close the Mapping last.
-    """
-    addr = _new("void **")
-    size = _new("size_t *")
-    if lib.bpfobj_map_file_readonly(os.fsencode(path), addr, size) < 0:
-        return None
-    mapping = Mapping(addr[0], size[0])
-    return mapping, memoryview(ffi.buffer(addr[0], size[0])).toreadonly()
+    def read_many(self, max_records: int) -> list[Any]:
+        """Up to ``max_records`` samples from all buffers, each buffer's in order."""
+        return self._consume(Op.PERF_READ, lib.bpfobj_perf_consume, self._rings, self._nrings,
+                             self._next, max_records)
