@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import os
 import re
+import struct
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -110,6 +111,7 @@ _MASK64 = (1 << 64) - 1
 _LD_IMM64 = 0x18
 _SIZES = {0x18: 8, 0x00: 4, 0x08: 2, 0x10: 1}
 _SIZE_CODES = {v: k for k, v in _SIZES.items()}
+_U32 = struct.Struct("<I")
 _ACCESS = re.compile(r"\d+(?::\d+)*:?")
 
 _FIELD_KINDS = frozenset({CoreReloKind.FIELD_BYTE_OFFSET, CoreReloKind.FIELD_BYTE_SIZE,
@@ -159,6 +161,8 @@ def essential_name(name: str) -> str:
 
     The flavor starts at the LAST ``___`` that has a non-underscore on both sides.
     """
+    if "___" not in name:
+        return name
     for i in range(len(name) - 5, -1, -1):
         if name[i] != "_" and name[i + 1:i + 4] == "___" and name[i + 4] != "_":
             return name[:i + 1]
@@ -684,37 +688,52 @@ def _calc(local: _Path, targ: Optional[_Path]) -> _Res:
 _RAW_KIND_CLASS = {Kind.STRUCT: Struct, Kind.UNION: UnionType, Kind.ENUM: Enum,
                    Kind.ENUM64: Enum}
 # Specs do not hash (their equality is structural): keyed by identity, dropped with the spec.
-_INDEXES: dict[int, tuple[weakref.ref[Spec], dict[str, list[int]]]] = {}
+_INDEXES: dict[int, tuple[weakref.ref[Spec], dict[str, list[str]], dict[str, list[int]]]] = {}
+_FLAVOR = re.compile(rb"[^_\0]___[^_\0]")
 
 
-def _essential_index(spec: Spec) -> dict[str, list[int]]:
-    """Ids of the spec's own named types by essential name, in id order (built once)."""
-    entry = _INDEXES.get(id(spec))
-    if entry is not None and entry[0]() is spec:
-        return entry[1]
-    index: dict[str, list[int]] = {}
-    data = getattr(spec, "_data", b"")
-    if data:
-        # Read the name offsets from the raw records: decoding 100k kernel types would take
-        # seconds, and only the candidates are decoded.
-        id0 = spec._id0
-        for local, pos in enumerate(spec._offsets):
-            off = int.from_bytes(data[pos:pos + 4], "little")
-            if off:
-                tid = id0 + local
-                try:
-                    name = spec._str(off, tid)
-                except ValueError:
-                    continue  # decoding the type reports it
-                if name:
-                    index.setdefault(essential_name(name), []).append(tid)
+def _flavored(spec: Spec) -> dict[str, list[str]]:
+    """The names with a ``___flavor`` among the spec's strings, by essential name."""
+    out: dict[str, list[str]] = {}
+    tables = [getattr(s, "_strs", None) for s in (spec, spec.base) if s is not None]
+    raw = len(getattr(spec, "_data", b"")) > 0
+    if not raw or any(not isinstance(t, bytes) for t in tables):  # built: look at the types
+        names = {t.name for _, t in spec.own_types() if "___" in t.name}
     else:
-        for tid, t in spec.own_types():
-            if t.name:
-                index.setdefault(essential_name(t.name), []).append(tid)
-    key = id(spec)
-    _INDEXES[key] = (weakref.ref(spec, lambda _: _INDEXES.pop(key, None)), index)
-    return index
+        names = set()
+        for strs in tables:
+            assert isinstance(strs, bytes)
+            for m in _FLAVOR.finditer(strs):
+                start = strs.rfind(b"\0", 0, m.start()) + 1
+                end = strs.find(b"\0", m.end())
+                names.add(strs[start:end if end >= 0 else len(strs)].decode(
+                    "utf-8", "surrogateescape"))
+    for name in sorted(names):
+        ess = essential_name(name)
+        if ess != name:
+            out.setdefault(ess, []).append(name)
+    return out
+
+
+def _candidate_ids(spec: Spec, essential: str) -> list[int]:
+    """Ids of the spec's own types whose essential name is ``essential``, in id order.
+
+    Found by exact name (the spec's name lookup, in C when compiled) for ``essential`` and
+    for each flavored name of the spec that reduces to it: no type is decoded but those.
+    """
+    entry = _INDEXES.get(id(spec))
+    if entry is None or entry[0]() is not spec:
+        key = id(spec)
+        entry = (weakref.ref(spec, lambda _: _INDEXES.pop(key, None)), _flavored(spec), {})
+        _INDEXES[key] = entry
+    _, flavored, found = entry
+    ids = found.get(essential)
+    if ids is None:
+        first = len(spec.base) if spec.base is not None else 1
+        ids = sorted({i for name in [essential, *flavored.get(essential, ())]
+                      for i in spec._ids_named(name) if i >= first})
+        found[essential] = ids
+    return ids
 
 
 @dataclass(slots=True)
@@ -725,7 +744,7 @@ class _Cand:
 
 
 def _add_cands(local: Type, spec: Spec, out: list[_Cand]) -> None:
-    for tid in _essential_index(spec).get(essential_name(local.name), ()):
+    for tid in _candidate_ids(spec, essential_name(local.name)):
         t = spec[tid]
         if _kind_compat(local, t) and t.name:
             out.append(_Cand(spec, tid, t))

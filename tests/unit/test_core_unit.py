@@ -506,3 +506,15 @@ def test_crafted_relocations(kind: int, type_id: int, access: list[int],
     except core.CORERelocationError:
         return
     assert len(out.relocations) == 1
+
+
+def test_flavored_candidates_in_raw_btf() -> None:
+    # Read back from bytes, the target is searched by name without decoding every type.
+    local = btf.Spec([btf.Struct("foo", 4, [btf.Member("a", S32, 0)])])
+    built = btf.Spec([btf.Struct("foo___x", 8, [btf.Member("p", S32, 0), btf.Member("a", S32, 32)]),
+                      btf.Struct("bar", 4, [btf.Member("a", S32, 0)]),
+                      btf.Struct("foo", 8, [btf.Member("q", S32, 0), btf.Member("a", S32, 32)])])
+    raw = btf.Spec.from_bytes(built.marshal())
+    r = core.relocate(Instructions([mov(0)]), [relo(K.FIELD_BYTE_OFFSET, 1, "0:0")], local, [raw])
+    assert values(r) == [4]
+    assert r.relocations[0].target_type_id == 1  # the first candidate in id order
