@@ -331,8 +331,10 @@ class _Parser:
         types = _btf.Spec.from_bytes(bytes(raw))
         self._fixup_datasecs(types, raw)
         raw = self._fixup_externs(types, raw)
+        # What the kernel gets: the patched bytes. What callers see: the object's own
+        # types (type ids are the same), with the data sections' sizes and offsets set.
         self.spec._btf_raw = bytes(raw)
-        self.types = self.spec.types = _btf.Spec.from_bytes(bytes(raw))
+        self.types = self.spec.types = types
         ext = e.section(".BTF.ext")
         if ext is not None:
             from .btf.ext import BTFExt
@@ -352,13 +354,13 @@ class _Parser:
                 by_name[(sym.shndx, sym.name)] = sym.value
         hdr_order = self.order
         offsets = types._offsets  # record offsets, one per type after Void
-        for i, t in enumerate(types):
-            if not isinstance(t, _btf.Datasec):
-                continue
+        datasecs = [t for sec in self.elf.sections if sec.name
+                    for t in types.types_by_name(sec.name) if isinstance(t, _btf.Datasec)]
+        for t in datasecs:
             sec = self.elf.section(t.name)
             if sec is None:
-                continue  # .kconfig, .ksyms: laid out from the externs
-            pos = offsets[i - 1]
+                continue
+            pos = offsets[types.type_id(t) - 1]
             if sec.size >= 1 << 32:
                 raise ValueError(f"section {sec.name}: size {sec.size:#x} does not fit BTF")
             struct.pack_into(hdr_order + "I", raw, pos + 8, sec.size)
@@ -375,6 +377,11 @@ class _Parser:
             entries.sort()
             for k, (off, type_id, size) in enumerate(entries):
                 struct.pack_into(hdr_order + "III", raw, pos + 12 + 12 * k, type_id, off, size)
+            t.size = sec.size
+            by_id = {types.type_id(v.type): v for v in t.vars}
+            t.vars = [by_id[type_id] for _off, type_id, _size in entries if type_id in by_id]
+            for v, (off, _id, _size) in zip(t.vars, entries, strict=False):
+                v.offset = off
 
     def _fixup_externs(self, types: _btf.Spec, raw: bytearray) -> bytearray:
         """Lay out ``.kconfig`` and ``.ksyms`` in the BTF as libbpf does before loading it.
@@ -400,10 +407,9 @@ class _Parser:
         put = struct.pack_into
         dummy_id = 0
         extra = b""
-        for i, t in enumerate(types):
-            if not isinstance(t, _btf.Datasec) or t.name not in kinds:
-                continue
-            pos = offsets[i - 1]
+        for t in [t for k in sorted(kinds) for t in types.types_by_name(k)
+                  if isinstance(t, _btf.Datasec)]:
+            pos = offsets[types.type_id(t) - 1]
             if t.name == ".kconfig":
                 entries = {e.name: e for e in layout.entries}
                 put("<I", raw, pos + 8, layout.size)
@@ -416,6 +422,12 @@ class _Parser:
                         put("<I", raw, offsets[types.type_id(v) - 1] + 12, 1)
                 for k, (off, ref, size) in enumerate(sorted(placed)):  # the kernel wants order
                     put("<III", raw, pos + 12 + 12 * k, ref, off, size)
+                t.size = layout.size
+                for vs in t.vars:
+                    if isinstance(vs.type, _btf.Var) and vs.type.name in entries:
+                        vs.offset = entries[vs.type.name].offset
+                        vs.size = entries[vs.type.name].size
+                t.vars.sort(key=lambda vs: vs.offset)
                 continue
             int_id = self._int_type_id(types)
             for k, vs in enumerate(t.vars):
@@ -770,6 +782,9 @@ class _Parser:
         text_funcs = {start: f for (si, start), f in self.funcs.items()
                       if text is not None and si == text.index}
         ext = self.spec._btf_ext
+        if ext is not None:
+            ext = (_by_offset(ext.func_info), _by_offset(ext.line_info),
+                   _by_offset(ext.core_relo))
         for (_si, _start), f in sorted(self.funcs.items()):
             if f.is_subprog:
                 continue
@@ -788,7 +803,15 @@ class _Parser:
             placed[id(f)] = base
             order.append(f)
             out.extend(f.insns)
-            for idx in range(len(f.insns) // 8):
+            # Only relocated instructions and BPF-to-BPF calls/ld_func can need work.
+            ops = f.insns[0::8]
+            sites = set(f.relocs)
+            for op in (_CALL, _LD_IMM64):
+                at = ops.find(op)
+                while at >= 0:
+                    sites.add(at)
+                    at = ops.find(op, at + 1)
+            for idx in sorted(sites):
                 rel = f.relocs.get(idx)
                 code, regs, _o, imm = _INSN.unpack_from(out, (base + idx) * 8)
                 target: Optional[_Func] = None
@@ -825,20 +848,31 @@ class _Parser:
         funcs: list[FuncInfo] = []
         lines: list[LineInfo] = []
         for f in order:
-            lo, hi = f.start, f.start + len(f.insns) // 8
-            shift = placed[id(f)] - lo
-            for fi in ext.func_info.get(f.section.name, ()):
-                if lo <= fi.insn_off // 8 < hi:
-                    funcs.append(FuncInfo(fi.insn_off + shift * 8, fi.type_id))
-            for li in ext.line_info.get(f.section.name, ()):
-                if lo <= li.insn_off // 8 < hi:
-                    lines.append(LineInfo(li.insn_off + shift * 8, li.file_name_off,
-                                          li.line_off, li.line, li.col, li.file_name, li.text))
-            for cr in ext.core_relo.get(f.section.name, ()):
-                if lo <= cr.insn_off // 8 < hi:
-                    linked.core.append((cr.insn_off // 8 + shift, cr))
+            lo, hi = f.start * 8, (f.start + len(f.insns) // 8) * 8
+            shift = (placed[id(f)] - f.start) * 8
+            name = f.section.name
+            for fi in _in_range(ext[0].get(name, ()), lo, hi):
+                funcs.append(FuncInfo(fi.insn_off + shift, fi.type_id))
+            for li in _in_range(ext[1].get(name, ()), lo, hi):
+                lines.append(LineInfo(li.insn_off + shift, li.file_name_off, li.line_off,
+                                      li.line, li.col, li.file_name, li.text))
+            for cr in _in_range(ext[2].get(name, ()), lo, hi):
+                linked.core.append(((cr.insn_off + shift) // 8, cr))
         prog.func_info = pack_func_info(funcs)
         prog.line_info = pack_line_info(lines)
+
+
+def _in_range(records: Any, lo: int, hi: int) -> Any:
+    """The records (sorted by insn_off) with lo <= insn_off < hi."""
+    import bisect
+
+    start = bisect.bisect_left(records, lo, key=lambda r: r.insn_off)
+    end = bisect.bisect_left(records, hi, lo=start, key=lambda r: r.insn_off)
+    return records[start:end]
+
+
+def _by_offset(records: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    return {k: sorted(v, key=lambda r: r.insn_off) for k, v in records.items()}
 
 
 # -- loading ------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ program and the section.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from bpfobj._types import AttachType, ProgramType
@@ -201,6 +202,7 @@ def _match(pattern: str, name: str) -> tuple[bool, str]:
     return name == pattern, ""
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_section(name: str) -> Section:
     """What section ``name`` means (libbpf's conventions); UNSPEC when unknown."""
     autoload = not name.startswith("?")
