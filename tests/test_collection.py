@@ -287,3 +287,20 @@ def test_core_kconfig_and_ksyms(fds_unchanged: None) -> None:
         assert v["CONFIG_BPF_SYSCALL"].get() == b"\x01"
         assert v["CONFIG_MISSING_OPTION"].get() == bytes(4)  # weak and absent: zero
         assert coll.programs["core_reads"].type == ProgramType.TRACING
+
+
+def test_the_example_builds_and_runs(tmp_path: object) -> None:
+    import subprocess
+    import sys
+
+    from tests.bpf import _arch_include
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = os.path.join(str(tmp_path), "packet_counter.bpf.o")
+    subprocess.run(["clang", "-g", "-O2", "-target", "bpf", "-I", _arch_include(), "-c",
+                    os.path.join(root, "examples", "packet_counter.bpf.c"), "-o", out],
+                   check=True)
+    run = subprocess.run([sys.executable, os.path.join(root, "examples", "packet_counter.py"),
+                          out], capture_output=True, text=True, check=True, cwd=root,
+                         env=dict(os.environ, PYTHONPATH=root))
+    assert "protocol 17: XDP_DROP" in run.stdout and "total packets: 3" in run.stdout
