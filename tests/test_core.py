@@ -16,6 +16,7 @@ import re
 import shutil
 import struct
 import subprocess
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -379,3 +380,65 @@ def test_typed_ksyms_as_libbpf(kernel: None, bpftool: str, vmlinux_h: Path, objd
     assert {n for n, k in ksyms.items() if not k.resolved} == weak
     assert {n for n, k in ksyms.items() if k.func} == {"bpf_task_acquire", "bpf_task_release",
                                                         "bpf_no_such_kfunc"}
+
+
+# --- through Collection.load -------------------------------------------------------------------
+
+
+def _xlated_lines(text: str) -> list[str]:
+    return [re.sub(r"map\[id:\d+\]", "map[id:N]", line).strip() for line in text.splitlines()
+            if re.match(r"\s*\d+:", line)]
+
+
+@pytest.mark.parametrize("source, program", [("core_kernel.c", "core_kernel"),
+                                             ("core_externs.c", "core_externs")])
+def test_collection_as_libbpf(kernel: None, bpftool: str, vmlinux_h: Path, objdir: Path,
+                              pin_dir: str, source: str, program: str) -> None:
+    from bpfobj import Collection, CollectionSpec
+
+    obj = compile_bpf(source, objdir, vmlinux_h)
+    if program == "core_kernel":
+        obj = with_type_matches(obj, {"task_struct___sub", "task_struct___wide"})
+    progs, maps = os.path.join(pin_dir, "p"), os.path.join(pin_dir, "m")
+    os.mkdir(maps)
+    subprocess.run([bpftool, "prog", "loadall", str(obj), progs, "pinmaps", maps],
+                   check=True, capture_output=True)
+    pinned = os.path.join(progs, program)
+    theirs = subprocess.run([bpftool, "prog", "dump", "xlated", "pinned", pinned],
+                            capture_output=True, text=True, check=True).stdout
+    info = json.loads(subprocess.run([bpftool, "prog", "show", "pinned", pinned, "-j"],
+                                     capture_output=True, text=True, check=True).stdout)
+    with Collection.load(CollectionSpec.from_file(obj)) as coll:
+        prog = coll.programs[program]
+        assert prog.info().tag == info["tag"]
+        assert _xlated_lines(str(prog.xlated())) == _xlated_lines(theirs)
+        if ".kconfig" in coll.maps:
+            (kc,) = [p for p in os.listdir(maps) if p.endswith("kconfig")]
+            dump = subprocess.run([bpftool, "map", "dump", "pinned", os.path.join(maps, kc),
+                                   "-j"], capture_output=True, text=True, check=True)
+            want = bytes(int(x, 16) for x in json.loads(dump.stdout)[0]["value"])
+            assert coll.maps[".kconfig"].lookup(0) == want
+
+
+def test_collection_reads_kernel_structs(kernel: None, vmlinux_h: Path, objdir: Path) -> None:
+    from bpfobj import Collection, CollectionSpec, Link
+
+    obj = with_type_matches(compile_bpf("core_kernel.c", objdir, vmlinux_h),
+                            {"task_struct___sub", "task_struct___wide"})
+    vmlinux = btf.kernel_spec()
+    task = vmlinux.type_by_name("task_struct", btf.Struct)
+    with Collection.load(CollectionSpec.from_file(obj)) as coll:
+        with Link.attach_tracepoint(coll.programs["core_kernel"], "syscalls",
+                                    "sys_enter_getpid"):
+            os.getpid()
+        value = coll.maps[".bss"].lookup(0)
+        assert isinstance(value, bytes)
+        out = struct.unpack("<24Q", value)
+    assert out[2:4] == (1, 0)                       # __state exists, ___old's state does not
+    assert out[4] == 0                              # the guarded, poisoned read: dead code
+    assert out[5:10] == (16, 4, 1, 0, task.size)    # sizes, type exists, type size
+    assert out[10] == vmlinux.type_id(task)
+    assert out[12:17] == (1, 6, 0, 1, 0)            # enum value exists/value; type matches
+    assert out[19:21] == (1, 1)                     # pid is signed; ___sub's tgid exists
+    if out[21] == os.getpid():  # this process made the last getpid (not another one)
+        assert out[0] == threading.get_native_id() and out[1] == os.getppid()
