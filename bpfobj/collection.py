@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import struct
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union, cast
 
@@ -196,10 +196,6 @@ class _Func:
     insns: bytearray
     relocs: dict[int, tuple[str, Any]] = field(default_factory=dict)
     is_subprog: bool = False
-
-
-class _Programs(dict[str, ProgramSpec]):
-    pass
 
 
 @dataclass
@@ -913,9 +909,16 @@ class Collection:
             ValueError: the object cannot load here (big-endian, unknown section ...).
         """
         coll = cls()
+        loader = _Loader(spec, coll, pin_path, dict(map_replacements or {}), kernel_types)
         try:
-            _Loader(spec, coll, pin_path, dict(map_replacements or {}), kernel_types).run()
+            loader.run()
         except BaseException:
+            # As libbpf: the pins this load made go too (reused pins stay).
+            for path in loader.pinned:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
             coll.close()
             raise
         return coll
@@ -963,6 +966,7 @@ class _Loader:
         self.spec, self.coll, self.pin_path = spec, coll, pin_path
         self.replacements = replacements
         self.kernel_types = kernel_types
+        self.pinned: list[str] = []
 
     def run(self) -> None:
         spec, coll = self.spec, self.coll
@@ -1007,7 +1011,9 @@ class _Loader:
             if mspec.freeze:
                 m.freeze()
             if mspec.pinning == PIN_BY_NAME and self.pin_path is not None:
-                m.pin(os.path.join(self.pin_path, pin_name(name)))
+                path = os.path.join(self.pin_path, pin_name(name))
+                m.pin(path)
+                self.pinned.append(path)
         for name, var in spec.variables.items():
             coll.variables[name] = Variable(var, coll.maps[var.section])
         for name, prog in spec.programs.items():
@@ -1170,6 +1176,3 @@ def load_collection(path: Union[str, os.PathLike[str]], **options: Any) -> Colle
     return Collection.load(CollectionSpec.from_file(path), **options)
 
 
-def _iter_pins(coll: Collection) -> Iterator[tuple[str, Union[Map, Program]]]:
-    yield from coll.maps.items()
-    yield from coll.programs.items()

@@ -304,3 +304,11 @@ def test_the_example_builds_and_runs(tmp_path: object) -> None:
                           out], capture_output=True, text=True, check=True, cwd=root,
                          env=dict(os.environ, PYTHONPATH=root))
     assert "protocol 17: XDP_DROP" in run.stdout and "total packets: 3" in run.stdout
+
+
+def test_a_failed_load_removes_its_pins(pin_dir: str, fds_unchanged: None) -> None:
+    spec = CollectionSpec.from_file(obj("maps.bpf"))
+    spec.programs["xdp_main"].type = ProgramType.CGROUP_SYSCTL  # the verifier refuses it
+    with pytest.raises(BPFError, match="program xdp_main"):
+        Collection.load(spec, pin_path=pin_dir)
+    assert os.listdir(pin_dir) == []
