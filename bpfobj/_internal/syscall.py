@@ -1426,3 +1426,78 @@ class PerfConsumer(_Consumer):
         """Up to ``max_records`` samples from all buffers, each buffer's in order."""
         return self._consume(Op.PERF_READ, lib.bpfobj_perf_consume, self._rings, self._nrings,
                              self._next, max_records)
+
+
+# -- BTF reader helpers (cdefs/btf.c): no system call, one C walk over raw BTF -----------
+
+_BTF_INDEX_ERRORS = {-1: "truncated header", -2: "unknown kind",
+                     -3: "record runs past the type section", -4: "too many types"}
+
+
+def btf_index(data: Buffer, start: int, length: int) -> memoryview:
+    """Absolute byte offsets of the type records of data[start:start+length], as u32s.
+
+    Raises:
+        ValueError: a record is truncated, of an unknown kind, or runs past the section
+            (the message names its type id and offset).
+    """
+    size = memoryview(data).nbytes
+    if start < 0 or length < 0 or start + length > size:
+        raise ValueError(f"BTF: type section {start}+{length} outside {size} bytes")
+    cap = length // 12 + 1
+    offsets = _new("__u32[]", cap)
+    bad = _new("size_t[2]")
+    n = lib.bpfobj_btf_index(_from_buffer(data), start, length, offsets, cap, bad, bad + 1)
+    if n < 0:
+        raise ValueError(f"BTF: type {bad[1] + 1} at offset {bad[0]}: "
+                         f"{_BTF_INDEX_ERRORS.get(n, 'bad record')}")
+    return memoryview(ffi.buffer(offsets, 4 * n)[:]).cast("I")
+
+
+def btf_find_by_name(data: Buffer, offsets: memoryview, strs: bytes, base_strs: bytes,
+                     name: str) -> list[int]:
+    """Indexes into ``offsets`` of the records named ``name`` (see cdefs/btf.h).
+
+    ``offsets`` must come from ``btf_index`` over the same ``data``; ``strs`` is the string
+    section, ``base_strs`` the base's whole string table (split BTF) or b"".
+    """
+    raw_name = name.encode("utf-8", "surrogateescape")
+    n = len(offsets)
+    cap = 16
+    while True:
+        out = _new("__u32[]", cap)
+        found = lib.bpfobj_btf_find_name(_from_buffer(data), _from_buffer("__u32[]", offsets), n,
+                                         strs, len(strs), base_strs, len(base_strs), raw_name,
+                                         len(raw_name), out, cap)
+        if found <= cap:
+            return list(out[0:found])
+        cap = found
+
+
+def btf_find_cycle(data: Buffer, offsets: memoryview, id0: int) -> Optional[int]:
+    """The index into ``offsets`` of a type on a by-value reference cycle, or None.
+
+    ``offsets`` must come from ``btf_index`` over the same ``data`` (see cdefs/btf.h).
+    """
+    n = len(offsets)
+    if n == 0:
+        return None
+    bad = _new("size_t *")
+    rc = lib.bpfobj_btf_find_cycle(_from_buffer(data), _from_buffer("__u32[]", offsets), n,
+                                   id0, _new("unsigned char[]", n), _new("__u32[]", n),
+                                   _new("__u32[]", n), bad)
+    return None if rc == 0 else int(bad[0])
+
+
+def map_file_readonly(path: str) -> Optional[tuple[Mapping, memoryview]]:
+    """A private read-only mapping of the whole file and a memoryview over it, or None when
+    the file cannot be mapped (then read it). No descriptor stays open.
+
+    The memoryview is valid while the Mapping is open: keep both, close the Mapping last.
+    """
+    addr = _new("void **")
+    size = _new("size_t *")
+    if lib.bpfobj_map_file_readonly(os.fsencode(path), addr, size) < 0:
+        return None
+    mapping = Mapping(addr[0], size[0])
+    return mapping, memoryview(ffi.buffer(addr[0], size[0])).toreadonly()
