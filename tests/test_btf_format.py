@@ -283,7 +283,10 @@ def test_packed_and_padded_structs(tmp_path: str) -> None:
     wide = btf.Union("wide", 12, [btf.Member("a", U32, 0), btf.Member("b", U16, 0)])
     outer = btf.Struct("outer", 24, [btf.Member("c", CHAR, 0), btf.Member("p", packed, 8),
                                      btf.Member("w", wide, 64)])
-    text, _ = compile_spec([packed, padded, empty, wide, outer], tmp_path)
+    # a gap too long for bitfield lines: one byte array
+    big = btf.Struct("big_gap", 16384, [btf.Member("a", U32, 0), btf.Member("b", U32, 65536)])
+    text, _ = compile_spec([packed, padded, empty, wide, outer, big], tmp_path)
+    assert "unsigned char __pad_4[8188];" in text
     assert "} __attribute__((packed));" in text
     assert "long: 64;" in text
     assert "union release_like {\n\tlong: 64;\n};" in text

@@ -447,6 +447,10 @@ def _datasec_codec(t: Datasec, depth: int, active: set[Type]) -> _Codec:
 
 def _record_codec(what: str, size: int, fields: list[_Field]) -> _Codec:
     names = {f[0] for f in fields}
+    if len(names) != len(fields):  # C rejects such a type too (anonymous members merge)
+        seen: set[str] = set()
+        dup = next(f[0] for f in fields if f[0] in seen or seen.add(f[0]))  # type: ignore[func-returns-value]
+        raise ValueError(f"{what}: two members named {dup!r}")
     mask = 0
     overlap = False
     for _name, off, c in fields:

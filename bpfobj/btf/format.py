@@ -77,6 +77,8 @@ _QUALIFIER_WORD = {Const: "const", Volatile: "volatile", Restrict: "restrict"}
 
 _NOT_EMITTED, _EMITTING, _EMITTED = 0, 1, 2
 _MAX_NESTING = 200
+#: Longest gap (bits) written as unnamed bitfields: 4 KiB, 512 lines of `long: 64;`.
+_MAX_BITFIELD_PADDING = 4096 * 8
 #: Typedefs the compiler itself provides (clang rejects a redefinition): each use is
 #: written as the type it stands for.
 _BUILTIN_TYPEDEFS = frozenset({"__builtin_va_list"})
@@ -662,6 +664,14 @@ def _padding(cursor: int, bits: int, indent: str) -> list[str]:
     """Unnamed bitfields covering ``bits`` bits from ``cursor``, none crossing a unit."""
     lines = []
     end = cursor + bits
+    if bits > _MAX_BITFIELD_PADDING:
+        # A gap this long as `long: 64;` lines would be unbounded text on a crafted size:
+        # one byte array instead (align 1, so it moves nothing), named by its offset.
+        if cursor % 8:
+            lines.append(f"{indent}char: {8 - cursor % 8};\n")
+            cursor += 8 - cursor % 8
+        lines.append(f"{indent}unsigned char __pad_{cursor // 8}[{(end - cursor) // 8}];\n")
+        cursor = end - (end - cursor) % 8
     while cursor < end:
         if cursor % 8 or end - cursor < 8:
             k = min(8 - cursor % 8, end - cursor)
