@@ -55,6 +55,17 @@ def _node_spec() -> tuple[btf.Spec, btf.Struct]:
 # -- the container --------------------------------------------------------------------------
 
 
+def test_the_compiled_index_is_used() -> None:
+    # Without the C helpers the reader still works (the pure-Python twin), only ~100x slower
+    # to open vmlinux: make their absence a failure, not a slowdown nobody sees.
+    from bpfobj.btf import spec as spec_module
+
+    csys = spec_module._csys()
+    assert csys is not None
+    for name in ("btf_index", "btf_find_by_name", "btf_find_cycle", "map_file_readonly"):
+        assert callable(getattr(csys, name))
+
+
 def test_kernel_spec_is_cached_and_indexed() -> None:
     spec = btf.kernel_spec()
     assert btf.kernel_spec() is spec
