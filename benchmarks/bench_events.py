@@ -45,6 +45,7 @@ C_DIR = os.path.join(HERE, "c")
 C_BIN_DIR = os.path.join(C_DIR, "bin")
 DEFAULT_OUT = os.path.join(HERE, "out", "events.json")
 SIZE = 64
+DEFAULT_N, QUICK_N, DEFAULT_ROUNDS = 200_000, 5_000, 7
 #: Targets of issue 14 for the ring buffer: records/s, and the ratio to C for read_many.
 TARGET_RATE = {"read_many": 5e6, "read()": 1.5e6}
 TARGET_RATIO = {"read_many": 3.0}
@@ -182,6 +183,27 @@ def table(res: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def run(n: int, rounds: int, quick: bool = False) -> dict[str, Any]:
+    """Both buffers, both readers and the C consumers: the results as JSON-ready data."""
+    res: dict[str, Any] = {
+        "machine": {"kernel": platform.release(), "cpus": os.cpu_count(),
+                    "python": platform.python_version(), "load": os.getloadavg()[0]},
+        "setup": {"records": n, "record_size": SIZE, "rounds": rounds, "quick": quick},
+        "command": "python benchmarks/bench_events.py" + (" --quick" if quick else ""),
+    }
+    res["ringbuf"] = summarize(bench_ring(n, rounds, build_c("bench_ringbuf")))
+    res["perf"] = summarize(bench_perf(n, rounds, build_c("bench_perf")))
+    return res
+
+
+def heading(res: dict[str, Any]) -> str:
+    m, s = res["machine"], res["setup"]
+    return (f"kernel {m['kernel']}, {m['cpus']} CPUs (load {m['load']:.1f}), "
+            f"Python {m['python']}; "
+            f"{s['records']:,} records of {s['record_size']} B per drain, {s['rounds']} rounds; "
+            "ns per record")
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("-n", type=int, help="records per drain (default 200,000; quick 5,000)")
@@ -192,19 +214,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     if os.geteuid() != 0:
         print("bench_events: needs root; skipped", file=sys.stderr)
         return 0
-    n = args.n or (5_000 if args.quick else 200_000)
-    rounds = args.rounds or (1 if args.quick else 7)
-    res: dict[str, Any] = {
-        "machine": {"kernel": platform.release(), "cpus": os.cpu_count(),
-                    "python": platform.python_version()},
-        "setup": {"records": n, "record_size": SIZE, "rounds": rounds, "quick": args.quick},
-        "command": "python benchmarks/bench_events.py" + (" --quick" if args.quick else ""),
-    }
-    res["ringbuf"] = summarize(bench_ring(n, rounds, build_c("bench_ringbuf")))
-    res["perf"] = summarize(bench_perf(n, rounds, build_c("bench_perf")))
-    m = res["machine"]
-    print(f"kernel {m['kernel']}, {m['cpus']} CPUs, Python {m['python']}; {n:,} records of "
-          f"{SIZE} B per drain, {rounds} rounds; ns per record")
+    n = args.n or (QUICK_N if args.quick else DEFAULT_N)
+    rounds = args.rounds or (1 if args.quick else DEFAULT_ROUNDS)
+    res = run(n, rounds, args.quick)
+    print(heading(res))
     print(table(res))
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
