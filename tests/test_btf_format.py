@@ -19,7 +19,10 @@ import tempfile
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from benchmarks.fuzz_btf_format import SEED
 from bpfobj import btf
 from bpfobj.btf.format import CFormatter, enum_attribute
 
@@ -354,3 +357,28 @@ def test_a_struct_that_contains_itself_is_a_value_error() -> None:
     t1.type = t2
     with pytest.raises(ValueError, match="type"):
         btf.Spec([t1, t2]).format_c()
+
+
+@settings(max_examples=150, deadline=None)
+@given(edits=st.lists(st.tuples(st.integers(0, len(SEED) - 1), st.integers(0, 255)),
+                      min_size=1, max_size=8))
+def test_format_c_of_crafted_btf_raises_only_value_error(edits: list[tuple[int, int]]) -> None:
+    blob = bytearray(SEED)
+    for pos, byte in edits:
+        blob[pos] = byte
+    try:
+        spec = btf.Spec.from_bytes(bytes(blob))
+    except ValueError:
+        return
+    try:
+        spec.format_c()
+    except ValueError:
+        pass
+
+
+def test_deeply_nested_anonymous_types_are_a_value_error() -> None:
+    t: btf.Type = btf.Int("int", 4, btf.IntEncoding.SIGNED)
+    for _ in range(2000):
+        t = btf.Struct("", 4, [btf.Member("x", t, 0)])
+    with pytest.raises(ValueError, match="nested"):
+        btf.Spec([btf.Struct("deep", 4, [btf.Member("d", t, 0)])]).format_c()

@@ -202,7 +202,18 @@ class CFormatter:
     # ---- ordering
 
     def format(self) -> str:
-        """The whole header."""
+        """The whole header.
+
+        Raises:
+            ValueError: see the class docstring; also for anonymous types nested deeper
+                than Python's recursion allows (C code never nests them so).
+        """
+        try:
+            return self._format()
+        except RecursionError:
+            raise ValueError("BTF: anonymous types nested too deep to write as C") from None
+
+    def _format(self) -> str:
         referenced = self._referenced_anonymous_enums()
         out = self._out
         out.append(_PROLOGUE)
