@@ -5,6 +5,7 @@ possible CPU, maps its buffer, stores its descriptor in the map at the CPU's
 index and enables it; programs then write with bpf_perf_event_output(ctx,
 map, BPF_F_CURRENT_CPU, data, size). Imports ``_sys`` (perf_event_open and
 the perf consumer), ``_reader`` (waiting and closing), ``map`` and ``errors``.
+Read from one thread at a time; ``close()`` may come from any thread.
 """
 
 from __future__ import annotations

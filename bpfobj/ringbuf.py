@@ -8,7 +8,10 @@ The kernel keeps the consumer position in the map, so a Reader sees the
 records committed before it opened, and two Readers on one ring share (and
 race for) its records: use one Reader per ring. Samples are copied out of the
 ring before the consumer position moves past them; nothing returned refers
-to the ring's memory.
+to the ring's memory. Read from one thread at a time; ``close()`` may come
+from any thread. While a program holds a reserved record (BUSY), the ring
+polls readable but yields nothing past it until it is submitted or
+discarded.
 """
 
 from __future__ import annotations
