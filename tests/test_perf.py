@@ -178,3 +178,31 @@ def test_bad_arguments() -> None:
         with pytest.raises(ValueError, match="power of 2"):
             perf.Reader(pm, per_cpu_pages=3)
         assert open_fds() == fds
+
+
+def test_perf_event_open_and_ioctls() -> None:
+    from bpfobj import BPFError
+    from bpfobj._internal import syscall as _sys
+
+    fds = open_fds()
+    with pytest.raises(BPFError, match=r"^perf event open tracepoint 2147483648: "):
+        _sys.perf_event_open(type=_sys.PERF_TYPE_TRACEPOINT, config=2**31, sample_period=1,
+                             obj="tracepoint 2147483648")
+    with _sys.perf_event_open(type=_sys.PERF_TYPE_SOFTWARE, config=_sys.PERF_COUNT_SW_BPF_OUTPUT,
+                              cpu=0, sample_type=_sys.PERF_SAMPLE_RAW, sample_period=1,
+                              disabled=True) as fd:
+        assert _sys.fd_flags(fd) & 1  # FD_CLOEXEC
+        first = _sys.perf_event_id(fd)
+        with _sys.perf_event_open(type=_sys.PERF_TYPE_SOFTWARE,
+                                  config=_sys.PERF_COUNT_SW_BPF_OUTPUT, cpu=0) as other:
+            assert _sys.perf_event_id(other) > first > 0
+        _sys.perf_event_enable(fd)
+        _sys.perf_event_disable(fd)
+        with pytest.raises(BPFError, match="perf event ioctl"):
+            _sys.perf_event_query_bpf(fd)  # only tracepoint events have programs to list
+        m = _sys.mmap_fd(fd, 2 * _sys.PAGE_SIZE, writable=True)
+        assert m.address and perf_mappings() >= 1
+        m.close()
+        m.close()
+        assert m.address == 0
+    assert open_fds() == fds
