@@ -213,7 +213,8 @@ class Spec:
     same type ids (their bases compared the same way). This is a structural comparison that
     is finite on cyclic graphs; ``Spec.from_bytes(spec.marshal()) == spec`` holds for any
     spec. Encoding details the model does not keep (kind_flag of a struct without bitfields,
-    string order and deduplication, ENUM vs ENUM64 of a 4-byte enum) do not take part.
+    string order and deduplication, the header's length) do not take part; ENUM vs ENUM64
+    does (``Enum.btf_kind``). Types themselves compare by identity (see types.py).
     """
 
     __slots__ = ("_base", "_shift", "_id0", "_types", "_ids", "_data", "_offsets", "_strs",
