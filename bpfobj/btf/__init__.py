@@ -8,6 +8,7 @@ the kernel object). Imports the layers above it only (``_internal``, ``_object``
 from __future__ import annotations
 
 from .codec import decode, encode
+from .core import CORERelocationError, Relocator
 from .handle import BTF, BTFInfo
 from .spec import Spec, kernel_spec
 from .types import (
@@ -52,5 +53,5 @@ __all__ = [
     "Enum", "EnumValue", "Fwd", "Typedef", "Volatile", "Const", "Restrict", "Qualifier",
     "Func", "FuncProto", "FuncParam", "Var", "Datasec", "VarSecinfo", "Float", "DeclTag",
     "TypeTag", "Kind", "IntEncoding", "FwdKind", "FuncLinkage", "VarLinkage",
-    "sizeof", "underlying_type", "decode", "encode",
+    "sizeof", "underlying_type", "decode", "encode", "Relocator", "CORERelocationError",
 ]
