@@ -216,7 +216,22 @@ def types_are_compatible(local: Type, target: Type, level: int = MAX_RESOLVE_DEP
         raise ValueError(f"CO-RE: {exc}") from None
 
 
-def _compat(local: Type, target: Type, level: int) -> bool:
+def _compat(local: Type, target: Type, level: int,
+            memo: Optional[dict[tuple[int, int], bool]] = None) -> bool:
+    # memo: results of finished comparisons, so crafted prototypes that share parameter
+    # types cannot make the walk exponential (libbpf's answer is the same either way).
+    if memo is None:
+        memo = {}
+    key = (id(local), id(target))
+    if key in memo:
+        return memo[key]
+    result = _compat_walk(local, target, level, memo)
+    memo[key] = result
+    return result
+
+
+def _compat_walk(local: Type, target: Type, level: int,
+                 memo: dict[tuple[int, int], bool]) -> bool:
     if not _kind_compat(local, target):
         return False
     for _ in range(MAX_RESOLVE_DEPTH):
@@ -240,7 +255,7 @@ def _compat(local: Type, target: Type, level: int) -> bool:
             for lp, tp in zip(local.params, target.params, strict=True):
                 if level <= 0:
                     raise _Invalid("function prototypes nest too deep")
-                if not _compat(_skip(lp.type), _skip(tp.type), level - 1):
+                if not _compat(_skip(lp.type), _skip(tp.type), level - 1, memo):
                     return False
             local, target = _skip(local.return_), _skip(target.return_)
         else:
@@ -292,7 +307,21 @@ def types_match(local: Type, target: Type) -> bool:
         raise ValueError(f"CO-RE: {exc}") from None
 
 
-def _match(local: Type, target: Type, behind_ptr: bool, level: int) -> bool:  # noqa: C901
+def _match(local: Type, target: Type, behind_ptr: bool, level: int,
+           memo: Optional[dict[tuple[int, int, bool], bool]] = None) -> bool:
+    # memo as for _compat: duplicate member names in crafted BTF stay polynomial.
+    if memo is None:
+        memo = {}
+    key = (id(local), id(target), behind_ptr)
+    if key in memo:
+        return memo[key]
+    result = _match_walk(local, target, behind_ptr, level, memo)
+    memo[key] = result
+    return result
+
+
+def _match_walk(local: Type, target: Type, behind_ptr: bool, level: int,  # noqa: C901
+                memo: dict[tuple[int, int, bool], bool]) -> bool:
     if level <= 0:
         raise _Invalid(f"types nest deeper than {MAX_RESOLVE_DEPTH} levels")
     for _ in range(MAX_RESOLVE_DEPTH):
@@ -329,7 +358,7 @@ def _match(local: Type, target: Type, behind_ptr: bool, level: int) -> bool:  # 
                 return False
             for lm in local.members:
                 if not any(_names_match(lm.name, tm.name)
-                           and _match(lm.type, tm.type, behind_ptr, level - 1)
+                           and _match(lm.type, tm.type, behind_ptr, level - 1, memo)
                            for tm in target.members):
                     return False
             return True
@@ -349,7 +378,7 @@ def _match(local: Type, target: Type, behind_ptr: bool, level: int) -> bool:  # 
             if not isinstance(target, FuncProto) or len(local.params) != len(target.params):
                 return False
             for lp, tp in zip(local.params, target.params, strict=True):
-                if not _match(lp.type, tp.type, behind_ptr, level - 1):
+                if not _match(lp.type, tp.type, behind_ptr, level - 1, memo):
                     return False
             local, target = local.return_, target.return_
         else:

@@ -518,3 +518,20 @@ def test_flavored_candidates_in_raw_btf() -> None:
     r = core.relocate(Instructions([mov(0)]), [relo(K.FIELD_BYTE_OFFSET, 1, "0:0")], local, [raw])
     assert values(r) == [4]
     assert r.relocations[0].target_type_id == 1  # the first candidate in id order
+
+
+def test_type_matching_stays_polynomial_on_crafted_btf() -> None:
+    # Twenty levels of structs whose target members all share one name: without memoizing,
+    # matching would try 20**20 paths.
+    local: btf.Type = S32
+    target: btf.Type = U32  # unsigned: no level ever matches, every path is tried
+    for i in range(20):
+        local = btf.Struct(f"n{i}", 4, [btf.Member("m", local, 0)])
+        target = btf.Struct(f"n{i}", 4, [btf.Member("m", target, 0) for _ in range(20)])
+    assert not core.types_match(local, target)
+    proto_l: btf.Type = S32
+    proto_t: btf.Type = btf.Struct("x", 4)
+    for _ in range(20):
+        proto_l = btf.FuncProto(proto_l, [btf.FuncParam("", btf.Pointer(proto_l))] * 20)
+        proto_t = btf.FuncProto(proto_t, [btf.FuncParam("", btf.Pointer(proto_t))] * 20)
+    assert not core.types_are_compatible(proto_l, proto_t)
