@@ -107,6 +107,7 @@ __all__ = [
 POISON_HELPER = 195896080
 _POISON = Instruction(0x85, 0, 0, 0, POISON_HELPER)
 _MAX_SPEC_LEN = 64  # BPF_CORE_SPEC_MAX_LEN
+_MAX_MEMBER_STEPS = 1 << 20  # members looked at for one candidate (vmlinux needs < 1000)
 _MASK64 = (1 << 64) - 1
 _LD_IMM64 = 0x18
 _SIZES = {0x18: 8, 0x00: 4, 0x08: 2, 0x10: 1}
@@ -410,6 +411,7 @@ class _Path:
     acc: list[_Acc] = field(default_factory=list)
     raw: list[int] = field(default_factory=list)
     bit_offset: int = 0
+    steps: int = 0
 
 
 def _is_flex(prev: _Acc, arr: Array) -> bool:
@@ -532,6 +534,9 @@ def _match_member(local_acc: _Acc, targ: Type, path: _Path) -> tuple[bool, Type]
     for i, m in enumerate(targ.members):
         if len(path.raw) == _MAX_SPEC_LEN:
             raise _Invalid(f"target nests deeper than {_MAX_SPEC_LEN} members")
+        path.steps += 1
+        if path.steps > _MAX_MEMBER_STEPS:  # crafted anonymous members shared many times
+            raise _Invalid(f"more than {_MAX_MEMBER_STEPS} members searched")
         path.bit_offset += m.offset
         path.raw.append(i)
         if not m.name:

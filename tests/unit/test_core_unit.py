@@ -535,3 +535,14 @@ def test_type_matching_stays_polynomial_on_crafted_btf() -> None:
         proto_l = btf.FuncProto(proto_l, [btf.FuncParam("", btf.Pointer(proto_l))] * 20)
         proto_t = btf.FuncProto(proto_t, [btf.FuncParam("", btf.Pointer(proto_t))] * 20)
     assert not core.types_are_compatible(proto_l, proto_t)
+
+
+def test_member_search_is_bounded_on_crafted_btf() -> None:
+    # An anonymous struct of 40 anonymous members that are all the next such struct, 30 deep.
+    inner: btf.Type = btf.Struct("", 4, [btf.Member("x", S32, 0)])
+    for _ in range(30):
+        inner = btf.Struct("", 4, [btf.Member("", inner, 0) for _ in range(40)])
+    target = btf.Struct("foo", 4, [btf.Member("", inner, 0)])
+    local = btf.Struct("foo", 4, [btf.Member("a", S32, 0)])
+    with pytest.raises(core.CORERelocationError, match="members searched"):
+        run([local], [target], [mov(1)], [(K.FIELD_EXISTS, "foo", "0:0")])
