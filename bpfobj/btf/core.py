@@ -25,10 +25,20 @@ API (used by the Collection loader)::
     explain_verifier_log(log, {insn_index: Relocation}) -> (log, [Relocation])
         # the verifier log with each "call unknown#195896080" rewritten as libbpf does, and
         # the poisoned relocations the verifier reached
+    apply(insns, [(insn_index, CoreRelo)], local, kernel_types, externs={idx: name},
+          program=..., kconfig_fd=..., weak=...) -> bytes
+        # what Collection.load calls per linked program: CO-RE through one cached
+        # Relocator per (object BTF, target), then the extern sites (btf.externs)
+    types_are_compatible(local_t, target_t); types_match(local_t, target_t)
+    essential_name("task_struct___v2") -> "task_struct"
 
 One Relocator is meant for one object: like libbpf it caches the candidates of each local
 type across all of the object's programs, and prunes from that list the candidates that a
 relocation did not match (later relocations of the same type then see only the rest).
+
+Candidates are found by name, not by decoding the target: the spec's name lookup (in C
+when the compiled module is there) for the essential name and for each ``___flavor`` name
+of the target's string table that reduces to it. Candidate lists are kept per local type.
 
 Targets: with ``kernel_types`` (cilium's ``KernelTypes``, libbpf's ``btf_custom_path``)
 that spec is the only target. Without it, candidates come from ``kernel_spec()`` first;
