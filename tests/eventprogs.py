@@ -92,9 +92,11 @@ def ring_output(ring: Map, counter: Map, size: Optional[int] = 64) -> Program:
     ], "ring_output")
 
 
-def ring_reserve_discard_odd(ring: Map, counter: Map, size: int = 24) -> Program:
-    """bpf_ringbuf_reserve of ``size`` bytes: the number, then zeros; odd numbers
-    are discarded (bpf_ringbuf_discard), even ones submitted."""
+def ring_reserve_discard_odd(ring: Map, counter: Map, size: int = 24, *,
+                             discard_odd: bool = True, zero: bool = True) -> Program:
+    """bpf_ringbuf_reserve of ``size`` bytes: the number, then zeros (or, without
+    ``zero``, what the ring held there); odd numbers are discarded
+    (bpf_ringbuf_discard), even ones submitted, unless not ``discard_odd``."""
     insns: list[asm.Item] = [
         *_numbered(counter, -16, 8),
         asm.ld_map_fd(R1, ring), asm.mov_imm(R2, size), asm.mov_imm(R3, 0),
@@ -104,9 +106,9 @@ def ring_reserve_discard_odd(ring: Map, counter: Map, size: int = 24) -> Program
         asm.ja("fail"),
         asm.label("got"),
         asm.stx(DW, R0, R8, 0),
-        *[asm.st_imm(DW, R0, off, 0) for off in range(8, size - 7, 8)],
+        *[asm.st_imm(DW, R0, off, 0) for off in range(8, size - 7, 8) if zero],
         asm.mov_reg(R1, R0), asm.mov_imm(R2, 0),
-        asm.and_imm(R8, 1),
+        asm.and_imm(R8, 1 if discard_odd else 0),
         asm.jeq_imm(R8, 0, "submit"),
         asm.call("ringbuf_discard"),
         asm.ja("done"),

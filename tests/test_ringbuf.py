@@ -96,6 +96,28 @@ def test_discarded_records_are_skipped(counter: Map) -> None:
             r.read(timeout=0)
 
 
+def test_batches_larger_than_the_copy_buffer(counter: Map) -> None:
+    # 300-byte records: 4096 of them (one C call) overflow the 1 MiB copy buffer.
+    with ring(1 << 23) as rb, ring_output(rb, counter, size=300) as prog, \
+            ringbuf.Reader(rb) as r:
+        prog.test_run(PACKET, repeat=10_000)
+        assert r.read_many() == [expected(i, 300) for i in range(10_000)]
+
+
+def test_a_record_larger_than_the_copy_buffer(counter: Map) -> None:
+    size = 3 << 19  # 1.5 MiB: the copy buffer grows
+    with ring(1 << 22) as rb, \
+            ring_reserve_discard_odd(rb, counter, size, discard_odd=False, zero=False) as prog, \
+            ringbuf.Reader(rb) as r:
+        prog.test_run(PACKET, repeat=2)
+        got = r.read_many()
+        assert [len(x) for x in got] == [size, size]
+        assert [x[:8] for x in got] == [expected(0, 8), expected(1, 8)]
+        prog.test_run(PACKET, repeat=1)
+        one = r.read(timeout=1)
+        assert len(one) == size and one[:8] == expected(2, 8)
+
+
 def test_wrap_around_many_rounds_of_a_small_ring(counter: Map) -> None:
     # A 4 KiB ring holds ~30 variable records: 300 rounds wrap it ~700 times,
     # with records crossing the end at every offset (the data is mapped twice).
