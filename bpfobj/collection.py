@@ -510,6 +510,10 @@ class _Parser:
 
     def _read_btf_maps(self, sec: _elf.Section) -> None:
         ds = self._datasec(".maps")
+        if ds is None and not self.elf.little_endian:
+            raise ValueError("section .maps: BTF-defined maps of a big-endian object cannot be "
+                             "read (big-endian BTF is not supported; such an object cannot "
+                             "load on this host either)")
         if ds is None:
             raise ValueError("section .maps: the object has no BTF (or no .maps DATASEC); "
                              "BTF-defined maps need it")
