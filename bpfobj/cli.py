@@ -489,7 +489,10 @@ def cmd_dump(args: argparse.Namespace, out: TextIO) -> int:
             else:
                 row = {"key": _hex_list(key), "value": _hex_list(value)}
             if key_type is not None or value_type is not None:
-                row["formatted"] = _formatted(key_type, value_type, key, value)
+                try:
+                    row["formatted"] = _formatted(key_type, value_type, key, value)
+                except ValueError:  # BTF that does not describe the bytes: raw only
+                    pass
             rows.append(row)
         out.write(json.dumps(rows) + "\n")
         return EXIT_OK
