@@ -44,15 +44,6 @@ DEFAULT_OUT = os.path.join(HERE, "out", "collection.json")
 LIBXDP = "/usr/lib/x86_64-linux-gnu/bpf"
 
 
-def _times(fn: Callable[[], object], n: int) -> tuple[float, float]:
-    out = []
-    for _ in range(n):
-        t0 = time.perf_counter_ns()
-        fn()
-        out.append(time.perf_counter_ns() - t0)
-    return min(out) / 1e6, statistics.median(out) / 1e6
-
-
 def _build_c() -> str:
     os.makedirs(os.path.dirname(C_BIN), exist_ok=True)
     subprocess.run(["cc", "-O2", C_SOURCE, "-lbpf", "-o", C_BIN], check=True)
@@ -67,16 +58,25 @@ def _test_objects(_tmp: str) -> list[str]:
     return [built["maps.bpf"]]
 
 
+def _interleaved(fns: dict[str, Callable[[], object]], n: int) -> dict[str, tuple[float, float]]:
+    """Min and median ms of each function, run round-robin so that load drifts hit all."""
+    samples: dict[str, list[int]] = {k: [] for k in fns}
+    for _ in range(n):
+        for key, fn in fns.items():
+            t0 = time.perf_counter_ns()
+            fn()
+            samples[key].append(time.perf_counter_ns() - t0)
+    return {k: (min(v) / 1e6, statistics.median(v) / 1e6) for k, v in samples.items()}
+
+
 def bench(path: str, n: int, bpffs: str) -> dict[str, Any]:
     row: dict[str, Any] = {"object": os.path.basename(path)}
-    row["from_file_ms"] = _times(lambda: CollectionSpec.from_file(path), n)
 
     pins = "/sys/fs/bpf"  # PIN_BY_NAME maps: where libbpf puts them (a private bpffs here)
 
     def load() -> None:
         Collection.load(CollectionSpec.from_file(path), pin_path=pins).close()
 
-    row["load_ms"] = _times(load, n)
     c = subprocess.run([_build_c() if not os.path.exists(C_BIN) else C_BIN, path, str(n)],
                        check=True, capture_output=True, text=True)
     cres = json.loads(c.stdout)
@@ -97,8 +97,9 @@ def bench(path: str, n: int, bpffs: str) -> dict[str, Any]:
                 prog.pin(os.path.join(d, pin_name(name)))
         shutil.rmtree(d)
 
-    row["bpftool_loadall_ms"] = _times(bpftool, n)
-    row["load_and_pin_ms"] = _times(ours_pinned, n)
+    row.update(_interleaved({"from_file_ms": lambda: CollectionSpec.from_file(path),
+                             "load_ms": load, "bpftool_loadall_ms": bpftool,
+                             "load_and_pin_ms": ours_pinned}, n))
     row["ratio_vs_bpftool"] = row["load_and_pin_ms"][1] / row["bpftool_loadall_ms"][1]
     row["ratio_vs_libbpf"] = row["load_ms"][1] / row["libbpf_load_ms"][1]
     return row

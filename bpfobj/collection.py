@@ -350,7 +350,10 @@ class _Parser:
                 by_name[(sym.shndx, sym.name)] = sym.value
         hdr_order = self.order
         offsets = types._offsets  # record offsets, one per type after Void
-        datasecs = [t for sec in self.elf.sections if sec.name
+        # Variables live in allocated, non-executable sections: only those can have one.
+        datasecs = [t for sec in self.elf.sections
+                    if sec.name and sec.flags & _elf.SHF_ALLOC and
+                    not sec.flags & _elf.SHF_EXECINSTR
                     for t in types.types_by_name(sec.name) if isinstance(t, _btf.Datasec)]
         for t in datasecs:
             sec = self.elf.section(t.name)
