@@ -96,8 +96,9 @@ class MapSpec:
     key_type: Any = None  # btf.Type of the key, or None
     value_type: Any = None  # btf.Type of the value (a Datasec for .data/.rodata/.bss)
     pinning: int = 0  # PIN_BY_NAME (1): Collection.load pins it under pin_path
-    contents: list[tuple[Any, Any]] = _field(default_factory=list)  # written after creation
-    freeze: bool = False  # frozen after the contents are written (.rodata, .kconfig)
+    # (key, value) pairs Collection.load writes after creating the map (Map.create does not)
+    contents: list[tuple[Any, Any]] = _field(default_factory=list)
+    freeze: bool = False  # Collection.load freezes it after the contents (.rodata, .kconfig)
 
     def __str__(self) -> str:
         try:
