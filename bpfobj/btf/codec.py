@@ -446,20 +446,22 @@ def _datasec_codec(t: Datasec, depth: int, active: set[Type]) -> _Codec:
 
 
 def _record_codec(what: str, size: int, fields: list[_Field]) -> _Codec:
-    names = {f[0] for f in fields}
-    if len(names) != len(fields):  # C rejects such a type too (anonymous members merge)
-        seen: set[str] = set()
-        dup = next(f[0] for f in fields if f[0] in seen or seen.add(f[0]))  # type: ignore[func-returns-value]
-        raise ValueError(f"{what}: two members named {dup!r}")
-    mask = 0
-    overlap = False
-    for _name, off, c in fields:
-        m = c.mask << (off * 8)
-        if mask & m:
-            overlap = True
-        mask |= m
+    names: set[str] = set()
+    for name, off, c in fields:
+        if name in names:  # C rejects such a type too (anonymous members merge)
+            raise ValueError(f"{what}: two members named {name!r}")
+        names.add(name)
         if off + c.size > size:
-            raise ValueError(f"{what}: member {_name!r} ends past the type's {size} bytes")
+            raise ValueError(f"{what}: member {name!r} ends past the type's {size} bytes")
+    masks = [c.mask << (off * 8) for _name, off, c in fields]
+    mask = 0
+    for m in masks:
+        mask |= m
+    # Members of (merged) unions share bits: those are written through _enc_shared.
+    shared = {i for i, m in enumerate(masks)
+              if any(m & other for j, other in enumerate(masks) if j != i)}
+    lone = [f for i, f in enumerate(fields) if i not in shared]
+    together = [(fields[i], masks[i]) for i in sorted(shared)]
     decs = [(name, off, c.dec) for name, off, c in fields]
 
     def dec(buf: bytes, off: int) -> Any:
@@ -472,38 +474,39 @@ def _record_codec(what: str, size: int, fields: list[_Field]) -> _Codec:
         for key in value:
             if key not in names:
                 raise ValueError(f"{_where(path)}: {what} has no member {key!r}")
-        if overlap:
-            _enc_overlapping(value, buf, off, path, fields, size)
-            return
-        for name, o, c in fields:
+        for name, o, c in lone:
             if name in value:
                 c.enc(value[name], buf, off + o, f"{path}.{name}" if path else name)
+        if together:
+            _enc_shared(value, buf, off, path, together, size)
 
     return _Codec(size, mask, dec, enc)
 
 
-def _enc_overlapping(value: dict[str, Any], buf: bytearray, off: int, path: str,
-                     fields: list[_Field], size: int) -> None:
-    """Union members share bytes: each is written alone, and they must agree."""
+def _enc_shared(value: dict[str, Any], buf: bytearray, off: int, path: str,
+                fields: list[tuple[_Field, int]], size: int) -> None:
+    """Union members share bytes: each is encoded alone, and they must agree."""
     acc = acc_mask = 0
-    who: Optional[str] = None
-    for name, o, c in fields:
+    written: list[tuple[str, int]] = []
+    for (name, o, c), m in fields:
         if name not in value:
             continue
         where = f"{path}.{name}" if path else name
-        scratch = bytearray(size)
-        c.enc(value[name], scratch, o, where)
-        v = int.from_bytes(scratch, "little")
-        m = c.mask << (o * 8)
-        if (acc ^ v) & acc_mask & m:
-            raise ValueError(f"{_where(where)}: disagrees with {who!r}, which shares its "
-                             "bytes")
+        scratch = bytearray(c.size)
+        c.enc(value[name], scratch, 0, where)
+        v = int.from_bytes(scratch, "little") << (o * 8)
+        clash = (acc ^ v) & acc_mask & m
+        if clash:
+            other = next(w for w, wm in written if wm & clash)
+            raise ValueError(f"{_where(where)}: disagrees with {other!r}, which shares "
+                             "its bytes")
         acc = (acc & ~m) | (v & m)
         acc_mask |= m
-        who = where
-    cur = int.from_bytes(buf[off:off + size], "little")
-    cur = (cur & ~acc_mask) | acc
-    buf[off:off + size] = cur.to_bytes(size, "little")
+        written.append((where, m))
+    if acc_mask:
+        cur = int.from_bytes(buf[off:off + size], "little")
+        cur = (cur & ~acc_mask) | acc
+        buf[off:off + size] = cur.to_bytes(size, "little")
 
 
 def type_size(t: Type) -> int:
