@@ -720,6 +720,11 @@ def cmd_prog_load(args: argparse.Namespace, out: TextIO) -> int:
     """
     from .collection import Collection, CollectionSpec, pin_name
 
+    if args.rest:
+        if len(args.rest) != 2 or args.rest[0] != "pinmaps" or args.pinmaps:
+            raise CLIError(f"prog {args.op}: unexpected {' '.join(args.rest)!r} (expected "
+                           "'pinmaps DIR')", EXIT_USAGE)
+        args.pinmaps = args.rest[1]
     try:
         spec = CollectionSpec.from_file(args.obj)
     except (OSError, ValueError) as exc:
@@ -796,6 +801,8 @@ def build_parser() -> argparse.ArgumentParser:
                                   help="pin every map of the object under DIR")
                 load.add_argument("--pin-root", default="/sys/fs/bpf", metavar="DIR",
                                   help="where PIN_BY_NAME maps are pinned (default: %(default)s)")
+                load.add_argument("rest", nargs="*", metavar="pinmaps DIR",
+                                  help="bpftool's spelling of --pinmaps")
                 load.set_defaults(func=cmd_prog_load)
         if name == "map":
             dump = ops.add_parser("dump", help="dump a map's entries")

@@ -85,6 +85,8 @@ def _child(obj: str, root: str) -> None:
                 map_ids[name] = m.info().id
     out = describe(prog_ids, map_ids)
     out["all_maps"] = all_maps
+    out["pins"] = {"progs": sorted(os.listdir(pdir)),
+                   "maps": sorted(os.listdir(mdir)) if os.path.isdir(mdir) else []}
     print(json.dumps(out))
 
 

@@ -45,6 +45,17 @@ def _compare(path: str, pin_dir: str, tmp_path: Any) -> None:
         assert mine["maps"][name] == want, name
 
 
+def test_cli_pins_as_bpftool(bpftool: str, pin_dir: str, tmp_path: Any) -> None:
+    from bpfobj.cli import main
+
+    path = objects()["rodata.bpf"]
+    theirs = oracle(path, str(tmp_path))["pins"]
+    progs, maps = os.path.join(pin_dir, "p"), os.path.join(pin_dir, "m")
+    assert main(["prog", "loadall", path, progs, "pinmaps", maps]) == 0
+    assert sorted(os.listdir(progs)) == theirs["progs"]
+    assert sorted(os.listdir(maps)) == theirs["maps"]
+
+
 @pytest.mark.parametrize("name", OURS)
 def test_parity_compiled_objects(name: str, bpftool: str, pin_dir: str, tmp_path: Any) -> None:
     _compare(objects()[name], pin_dir, tmp_path)
