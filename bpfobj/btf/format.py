@@ -610,7 +610,9 @@ class CFormatter:
         size = t.size * 8
         if not packed and t.size % align:
             return None
-        tail = size - cursor if size > cursor else 0
+        # C rounds the size up to the alignment by itself; pad only past that.
+        natural = cursor if packed else _round_up(cursor, align * 8)
+        tail = size - cursor if size > natural else 0
         return _Layout(packed, items, tail, 1 if packed else align)
 
     def _union_layout(self, t: Composite, packed: bool) -> Optional[_Layout]:
