@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .spec import Spec
+from .spec import Spec, gc_paused
 from .types import (
     Array,
     Composite,
@@ -116,7 +116,8 @@ def type_json(spec: Spec, type_id: int, t: Type) -> dict[str, Any]:
 
 def dump_json(spec: Spec) -> dict[str, Any]:
     """``{"types": [...]}`` as ``bpftool -j btf dump`` prints it."""
-    return {"types": [type_json(spec, i, t) for i, t in spec.own_types()]}
+    with gc_paused():  # a dict per type, all kept: collections would find nothing
+        return {"types": [type_json(spec, i, t) for i, t in spec.own_types()]}
 
 
 def _raw_lines(spec: Spec, type_id: int, t: Type) -> list[str]:

@@ -17,6 +17,7 @@ bounded by ``MAX_RESOLVE_DEPTH``) and no allocation exceeds a small multiple of 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import os
@@ -101,6 +102,19 @@ def _csys() -> Any:
     except ImportError:
         return None
     return syscall if hasattr(syscall, "btf_index") else None
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC (if it runs) for a bulk build of objects that are all kept."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _parse_header(data: bytes) -> tuple[int, int, int, int]:
@@ -379,14 +393,11 @@ class Spec:
         during it find nothing and, as the heap grows, cost as much as the decoding itself
         (measured: vmlinux decodes in half the time without them).
         """
-        if hi - lo < 1024 or not gc.isenabled():
+        if hi - lo < 1024:
             self._decode_records(lo, hi)
             return
-        gc.disable()
-        try:
+        with gc_paused():
             self._decode_records(lo, hi)
-        finally:
-            gc.enable()
 
     def _decode_records(self, lo: int, hi: int) -> None:  # noqa: C901 - one branch per kind
         """Decode the records of ids lo..hi-1 not decoded yet; references stay ids until
@@ -686,7 +697,9 @@ class Spec:
                 self._base is not other._base and self._base != other._base:
             return False
         start = self._id0
-        return all(self._shape(self[i]) == other._shape(other[i]) for i in range(start, len(self)))
+        with gc_paused():
+            return all(self._shape(self[i]) == other._shape(other[i])
+                       for i in range(start, len(self)))
 
     __hash__ = None  # type: ignore[assignment]
 
