@@ -1,6 +1,7 @@
 """Coverage-guided fuzzing of bpfobj's parsers and decoder with atheris (when installed).
 
-    python benchmarks/fuzz_atheris.py [TARGET] [-runs=N]   # TARGET: decode, fdinfo, mountinfo, all
+    python benchmarks/fuzz_atheris.py [TARGET] [-runs=N]
+    # TARGET: decode, fdinfo, mountinfo, btf, btf_ext, all
 
 Each target accepts any bytes and must return or raise ValueError; anything
 else is a finding (atheris stops and prints the input). libFuzzer prints the number
@@ -46,8 +47,59 @@ def target_mountinfo(data: bytes) -> None:
         pass
 
 
-TARGETS = {"decode": target_decode, "fdinfo": target_fdinfo, "mountinfo": target_mountinfo}
-MODULES = {"decode": "bpfobj.asm", "fdinfo": "bpfobj.procfs", "mountinfo": "bpfobj.bpffs"}
+def _btf_blob(data: bytes) -> bytes:
+    """Raw BTF from fuzz bytes: as they are (first byte even), or behind a valid header with
+    the rest split into a type and a string section, so that the search reaches the records."""
+    import struct
+
+    if not data or data[0] % 2 == 0:
+        return data
+    body = data[1:]
+    cut = len(body) // 2 // 4 * 4
+    types, strings = body[:cut], b"\0" + body[cut:] + b"\0"
+    return struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(types), len(types),
+                       len(strings)) + types + strings
+
+
+def target_btf(data: bytes) -> None:
+    from bpfobj import btf
+    from bpfobj.btf.dump import dump_json, dump_raw
+
+    try:  # decoding is lazy: a bad record raises when it is first read
+        spec = btf.Spec.from_bytes(_btf_blob(data))
+        for t in spec:
+            try:
+                btf.sizeof(t)
+            except ValueError:
+                pass
+        dump_json(spec)
+        dump_raw(spec)
+    except ValueError:
+        return
+    if btf.Spec.from_bytes(spec.marshal()) != spec:
+        raise AssertionError("marshal/from_bytes round trip changed the types")
+
+
+def target_btf_ext(data: bytes) -> None:
+    import struct
+
+    from bpfobj import btf
+    from bpfobj.btf.ext import BTFExt
+
+    strings = b"\0xdp\0f.c\0"
+    types = struct.pack("<III", 0, 2 << 24, 0)
+    spec = btf.Spec.from_bytes(struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, 12, 12,
+                                           len(strings)) + types + strings)
+    try:
+        BTFExt.from_bytes(data, spec)
+    except ValueError:
+        pass
+
+
+TARGETS = {"decode": target_decode, "fdinfo": target_fdinfo, "mountinfo": target_mountinfo,
+           "btf": target_btf, "btf_ext": target_btf_ext}
+MODULES = {"decode": "bpfobj.asm", "fdinfo": "bpfobj.procfs", "mountinfo": "bpfobj.bpffs",
+           "btf": "bpfobj.btf.spec", "btf_ext": "bpfobj.btf.ext"}
 
 
 def main() -> int:

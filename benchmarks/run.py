@@ -15,7 +15,8 @@ and the batches.
 
 Then the system view (a child that holds 10,000 bpf descriptors: procfs.fds,
 leak.analyze, procfs.holders, objects.maps with 1,000 maps; each only when
-its module exists) and memory (tracemalloc of one and of 10,000 open Maps).
+its module exists), memory (tracemalloc of one and of 10,000 open Maps), and
+the drain rate of the ring and perf buffer readers (benchmarks/bench_events.py).
 
 Prints a table and writes JSON (``--out``, default benchmarks/out/results.json).
 ``--quick`` runs a tiny N for CI. Needs root (or CAP_BPF + CAP_SYS_ADMIN).
@@ -717,12 +718,18 @@ def main(argv: Optional[list[str]] = None) -> int:
     res["system"] = {} if args.no_system else bench_system(
         cbin, max(1, rounds // 2) if not quick else 1, holder_maps, holder_per, notes)
     res["memory"] = bench_memory(mem_count)
+    from benchmarks import bench_events  # the ring and perf buffer readers against libbpf
+
+    res["events"] = bench_events.run(bench_events.QUICK_N if quick else bench_events.DEFAULT_N,
+                                     1 if quick else bench_events.DEFAULT_ROUNDS, quick)
     res["notes"] = notes
     m = res["machine"]
     print(f"kernel {m['kernel']}, {m['cpu']} ({m['cpus']} CPUs), Python {m['python']}; "
           f"HASH {KEY_SIZE}/{VALUE_SIZE} B, {MAX_ENTRIES:,} max, {nfilled:,} filled; "
           f"{rounds} rounds of {iters:,}; ns per operation")
     print(table(res))
+    print(bench_events.heading(res["events"]))
+    print(bench_events.table(res["events"]))
     for note in notes:
         print(f"note: {note}")
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

@@ -1,8 +1,8 @@
 """bpfobj: Linux eBPF objects (programs, maps, links, BTF) from Python.
 
 The package's public names; see DESIGN.md for the layers. Submodules
-``objects``, ``bpffs``, ``procfs``, ``fdpass``, ``leak`` and ``testing`` are
-imported on use.
+``objects``, ``bpffs``, ``procfs``, ``fdpass``, ``leak``, ``testing``, ``ringbuf``
+and ``perf`` are imported on use.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ _COMPILED_MISSING: Optional[ImportError] = None
 try:
     from ._any import load_pinned, new_from_fd
     from .btf import BTF, BTFInfo
+    from .collection import Collection, CollectionSpec, VariableSpec, load_collection
     from .link import Link, LinkInfo
     from .map import Map, MapBatch, MapInfo, MapSpec, UpdateFlags
     from .prog import Program, ProgramInfo, ProgramSpec, RunResult, enable_stats
@@ -50,6 +51,8 @@ __all__ = [
     "BPFError",
     "BPFPermissionError",
     "BTFLoadError",
+    "Collection",
+    "CollectionSpec",
     "ClosedError",
     "HelperFunc",
     "KeyExistsError",
@@ -73,19 +76,22 @@ __all__ = [
     "ProgramType",
     "RunResult",
     "UpdateFlags",
+    "VariableSpec",
     "VerifierError",
     "__version__",
     "asm",
     "enable_stats",
     "fd_type",
+    "load_collection",
     "load_pinned",
     "new_from_fd",
 ]
 
-_SUBMODULES = frozenset({"objects", "bpffs", "procfs", "fdpass", "leak", "testing"})
+_SUBMODULES = frozenset({"objects", "bpffs", "procfs", "fdpass", "leak", "testing", "ringbuf",
+                         "perf"})
 
 if TYPE_CHECKING:  # the type checker sees the submodules; at run time __getattr__ imports them
-    from . import bpffs, fdpass, leak, objects, procfs, testing  # noqa: F401
+    from . import bpffs, fdpass, leak, objects, perf, procfs, ringbuf, testing  # noqa: F401
 
 
 def __getattr__(name: str) -> object:

@@ -22,7 +22,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Optional, TextIO
+from typing import Any, Optional, TextIO, Union
 
 from . import _demo, bpffs, objects, procfs
 from ._any import CLASSES
@@ -244,6 +244,8 @@ def link_json(lk: Any, ctx: Optional[_Context] = None) -> dict[str, Any]:
 def _link_fields(info: LinkInfo) -> dict[str, Any]:
     """The type-specific fields of a link, under bpftool's keys."""
     out: dict[str, Any] = {}
+    if info.perf_event is not None:
+        out.update(_perf_link_fields(info.perf_event))
     sub = info.details
     if sub is None or not isinstance(sub, _SHOWN_DETAILS):
         return out
@@ -259,6 +261,23 @@ def _link_fields(info: LinkInfo) -> dict[str, Any]:
 #: The link types whose own fields ``bpftool link show`` prints under these keys.
 _SHOWN_DETAILS = (XDPLinkInfo, TCXLinkInfo, NetkitLinkInfo, NetNsLinkInfo, CgroupLinkInfo,
                   IterLinkInfo, NetfilterLinkInfo)
+
+
+def _perf_link_fields(perf: Any) -> dict[str, Any]:
+    """A perf_event link's fields under bpftool's keys (bpftool 7.3's link show)."""
+    kind = perf.kind
+    if kind in ("kprobe", "kretprobe"):
+        return {"retprobe": perf.retprobe, "addr": perf.addr, "func": perf.name,
+                "offset": perf.offset, "missed": perf.missed, "cookie": perf.cookie}
+    if kind in ("uprobe", "uretprobe"):
+        return {"retprobe": perf.retprobe, "file": perf.name, "offset": perf.offset,
+                "cookie": perf.cookie, "ref_ctr_offset": perf.ref_ctr_offset}
+    if kind == "tracepoint":
+        return {"tracepoint": perf.name, "cookie": perf.cookie}
+    if kind == "event":
+        return {"event_type": perf.event_type, "event_config": perf.config,
+                "cookie": perf.cookie}
+    return {}
 
 
 def btf_json(b: Any, ctx: Optional[_Context] = None,
@@ -389,19 +408,55 @@ def _hex_text(data: bytes) -> str:
     return "  ".join(groups)
 
 
+def _json_value(v: Any) -> Any:
+    """A decoded BTF value as JSON: bytes (a char array that is not text) become numbers,
+    signed as char is on the machines bpftool runs on (x86, arm64 print it so)."""
+    if isinstance(v, bytes):
+        return [b - 256 if b > 127 else b for b in v]
+    if isinstance(v, dict):
+        return {k: _json_value(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_json_value(x) for x in v]
+    return v
+
+
+def _formatted(key_type: Any, value_type: Any, key: bytes,
+               value: Union[bytes, list[bytes]]) -> dict[str, Any]:
+    """The "formatted" member of a dump entry, as bpftool -j prints it for a map with BTF."""
+    from .btf import decode
+
+    d: dict[str, Any] = {}
+    if key_type is not None:
+        d["key"] = _json_value(decode(key_type, key))
+    if value_type is not None:
+        if isinstance(value, list):
+            d["values"] = [{"cpu": cpu, "value": _json_value(decode(value_type, v))}
+                           for cpu, v in enumerate(value)]
+        else:
+            d["value"] = _json_value(decode(value_type, value))
+    return d
+
+
 def cmd_dump(args: argparse.Namespace, out: TextIO) -> int:
     sel = _selector(args.target, required=True)
     assert sel is not None
     with _open(ObjType.MAP, sel) as m:
         entries = list(m.items())
+        key_type, value_type = (m.key_type, m.value_type) if args.json else (None, None)
     if args.json:
         rows: list[dict[str, Any]] = []
         for key, value in entries:
             if isinstance(value, list):
-                rows.append({"key": _hex_list(key), "values": [
-                    {"cpu": cpu, "value": _hex_list(v)} for cpu, v in enumerate(value)]})
+                row = {"key": _hex_list(key), "values": [
+                    {"cpu": cpu, "value": _hex_list(v)} for cpu, v in enumerate(value)]}
             else:
-                rows.append({"key": _hex_list(key), "value": _hex_list(value)})
+                row = {"key": _hex_list(key), "value": _hex_list(value)}
+            if key_type is not None or value_type is not None:
+                try:
+                    row["formatted"] = _formatted(key_type, value_type, key, value)
+                except ValueError:  # BTF that does not describe the bytes: raw only
+                    pass
+            rows.append(row)
         out.write(json.dumps(rows) + "\n")
         return EXIT_OK
     for key, value in entries:
@@ -536,9 +591,131 @@ def _watch(pid: int, interval: float, count: Optional[int], as_json: bool, out: 
     return EXIT_LEAK if grew else EXIT_OK
 
 
+def cmd_perf(args: argparse.Namespace, out: TextIO) -> int:
+    """``bpfobj perf``: every program attached through a perf event, as ``bpftool perf show``."""
+    from . import procfs
+
+    rows = procfs.perf_attachments_all()
+    if args.json:
+        out.write(json.dumps([r.to_bpftool() for r in rows], ensure_ascii=False) + "\n")
+    else:
+        for r in rows:
+            out.write(r.bpftool_line() + "\n")
+    return EXIT_OK
+
+
+def _btf_dump_spec(args: argparse.Namespace) -> Any:
+    """The Spec that ``btf dump id ID | file PATH`` names (split on vmlinux for modules)."""
+    from . import btf
+
+    words = list(args.target)
+    fmt = "raw"
+    if len(words) >= 2 and words[-2] == "format":
+        fmt = words[-1]
+        del words[-2:]
+    if fmt not in ("raw", "c"):
+        raise CLIError(f"unknown format {fmt!r} (raw or c)", EXIT_USAGE)
+    if len(words) != 2 or words[0] not in ("id", "file"):
+        raise CLIError("expected 'id ID' or 'file PATH' [format raw|c]", EXIT_USAGE)
+    args.format = fmt
+    try:
+        if words[0] == "id":
+            with btf.BTF.new_from_id(_parse_id(words[1])) as b:
+                return b.spec()
+        path = words[1]
+        base = None
+        if args.base:
+            base = btf.Spec.from_file(args.base)
+        elif os.path.dirname(os.path.abspath(path)) == btf.spec.KERNEL_BTF_DIR and \
+                os.path.basename(path) != "vmlinux":
+            base = btf.kernel_spec()  # a module's split BTF, as bpftool reads it
+        return btf.Spec.from_file(path, base=base)
+    except FileNotFoundError as exc:
+        raise CLIError(f"{exc.filename}: no such file", EXIT_NOT_FOUND) from None
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+
+
+def cmd_btf_dump(args: argparse.Namespace, out: TextIO) -> int:
+    """``bpfobj btf dump``: every type, as ``bpftool btf dump`` prints it (raw, JSON, or C)."""
+    from .btf import dump
+
+    spec = _btf_dump_spec(args)
+    if args.format == "c":
+        if args.json:
+            raise CLIError("format c has no JSON form", EXIT_USAGE)
+        out.write(spec.format_c())
+    elif args.json:
+        out.write(json.dumps(dump.dump_json(spec), separators=(",", ":")))
+        out.write("\n")
+    else:
+        out.write(dump.dump_raw(spec))
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace, out: TextIO) -> int:
     code: int = _demo.run(out)
     return code
+
+
+# -- prog load / loadall ------------------------------------------------------------------
+
+
+def cmd_prog_load(args: argparse.Namespace, out: TextIO) -> int:
+    """``prog load OBJ PATH`` / ``prog loadall OBJ DIR``, pinning as bpftool does.
+
+    ``load`` pins the object's first program at PATH; ``loadall`` pins every program at
+    DIR/<function name>. ``--pinmaps DIR`` pins every map at DIR/<map name> (the kernel
+    name for data maps). PIN_BY_NAME maps are reused or pinned under ``--pin-root``
+    (libbpf's default, /sys/fs/bpf). On failure nothing stays pinned. The pins hold the
+    objects after the command exits.
+    """
+    from .collection import Collection, CollectionSpec, pin_name
+
+    if args.rest:
+        if len(args.rest) != 2 or args.rest[0] != "pinmaps" or args.pinmaps:
+            raise CLIError(f"prog {args.op}: unexpected {' '.join(args.rest)!r} (expected "
+                           "'pinmaps DIR')", EXIT_USAGE)
+        args.pinmaps = args.rest[1]
+    try:
+        spec = CollectionSpec.from_file(args.obj)
+    except (OSError, ValueError) as exc:
+        raise CLIError(f"{args.obj}: {exc}") from None
+    pinned: list[str] = []
+    try:
+        with Collection.load(spec, pin_path=args.pin_root) as coll:
+            if not coll.programs:
+                raise CLIError(f"{args.obj}: no program to load")
+            targets: list[tuple[str, Any]]
+            if args.op == "load":
+                targets = [(args.path, next(iter(coll.programs.values())))]
+            else:
+                os.makedirs(args.path, exist_ok=True)
+                targets = [(os.path.join(args.path, pin_name(n)), p)
+                           for n, p in coll.programs.items()]
+            if args.pinmaps:
+                os.makedirs(args.pinmaps, exist_ok=True)
+                for key, m in coll.maps.items():
+                    name = spec.maps[key].name if key.startswith(".") else key
+                    targets.append((os.path.join(args.pinmaps, pin_name(name)), m))
+            for path, obj in targets:
+                obj.pin(path)
+                pinned.append(path)
+    except ValueError as exc:
+        _unpin(pinned)
+        raise CLIError(f"{args.obj}: {exc}") from None
+    except BaseException:
+        _unpin(pinned)
+        raise
+    return EXIT_OK
+
+
+def _unpin(paths: list[str]) -> None:
+    for path in paths:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
 
 # -- parser and main ------------------------------------------------------------------------
@@ -552,12 +729,33 @@ def build_parser() -> argparse.ArgumentParser:
                     "in a live process (from outside it).")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, what in (("prog", "programs"), ("map", "maps"), ("link", "links"), ("btf", "BTF")):
-        p = sub.add_parser(name, help=f"{what}: show" + (", dump" if name == "map" else ""))
+        dumps = name in ("map", "btf")
+        p = sub.add_parser(name, help=f"{what}: show" + (", dump" if dumps else ""))
         ops = p.add_subparsers(dest="op", metavar="OP", required=True)
         show = ops.add_parser("show", aliases=["list"], help=f"show {what} (all, or one)")
         show.add_argument("target", nargs="*", metavar="ID | id ID | pinned PATH")
         show.add_argument("--json", "-j", action="store_true", help="bpftool-compatible JSON")
         show.set_defaults(func=cmd_show, kind=name)
+        if name == "btf":
+            dump = ops.add_parser("dump", help="dump BTF types as bpftool btf dump does")
+            dump.add_argument("target", nargs="+", metavar="id ID | file PATH [format raw|c]")
+            dump.add_argument("--json", "-j", action="store_true", help="bpftool-compatible JSON")
+            dump.add_argument("--base", "-B", metavar="PATH",
+                              help="base BTF of a split BTF file (bpftool -B)")
+            dump.set_defaults(func=cmd_btf_dump)
+        if name == "prog":
+            for op, dest, what in (("load", "PATH", "pin the first program at PATH"),
+                                   ("loadall", "DIR", "pin every program under DIR")):
+                load = ops.add_parser(op, help=f"load an ELF object and {what} (as bpftool)")
+                load.add_argument("obj", metavar="OBJ")
+                load.add_argument("path", metavar=dest)
+                load.add_argument("--pinmaps", metavar="DIR",
+                                  help="pin every map of the object under DIR")
+                load.add_argument("--pin-root", default="/sys/fs/bpf", metavar="DIR",
+                                  help="where PIN_BY_NAME maps are pinned (default: %(default)s)")
+                load.add_argument("rest", nargs="*", metavar="pinmaps DIR",
+                                  help="bpftool's spelling of --pinmaps")
+                load.set_defaults(func=cmd_prog_load)
         if name == "map":
             dump = ops.add_parser("dump", help="dump a map's entries")
             dump.add_argument("target", nargs="+", metavar="ID | id ID | pinned PATH")
@@ -581,6 +779,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "(exit 1 when a count grew); Ctrl-C stops")
     p.add_argument("--count", type=int, metavar="N", help="with --watch: stop after N samples")
     p.set_defaults(func=cmd_leak)
+    p = sub.add_parser("perf", help="programs attached through perf events (bpftool perf show)")
+    p.add_argument("op", nargs="?", choices=("show", "list"), default="show")
+    p.add_argument("--json", "-j", action="store_true", help="bpftool-compatible JSON")
+    p.set_defaults(func=cmd_perf)
     p = sub.add_parser("demo", help="run a real process with real leaks and analyse it")
     p.set_defaults(func=cmd_demo)
     return parser

@@ -85,6 +85,14 @@ class Op(str, enum.Enum):
     BPFFS_WALK = "walk bpffs"
     LEAK = "leak analysis"
     DEMO = "demo"
+    TRACEFS = "tracefs"
+    TASK_FD_QUERY = "task fd query"
+    PERF_EVENT_OPEN = "perf event open"
+    PERF_EVENT_IOCTL = "perf event ioctl"
+    MMAP = "mmap"
+    EPOLL = "epoll"
+    RINGBUF_READ = "ringbuf read"
+    PERF_READ = "perf read"
 
 
 class BPFError(OSError):
@@ -269,6 +277,23 @@ _ERRNO_TABLE: dict[tuple[Optional[Op], int], _Entry] = {
     (Op.PIDFD, _errno.EBADF): (BPFError, "the process has no such descriptor", ""),
     (Op.PIDFD, _errno.EPERM): (
         BPFPermissionError, "not permitted", "needs ptrace access to the process (root)"),
+    (Op.TASK_FD_QUERY, _errno.ENOENT): (
+        BPFError, "no such process, or no program is attached to the perf event", ""),
+    (Op.TASK_FD_QUERY, _errno.EBADF): (BPFError, "the process has no such descriptor", ""),
+    **{(Op.TASK_FD_QUERY, err): (
+        BPFError, "not a perf event or raw tracepoint link descriptor", "")
+       for err in (_errno.EOPNOTSUPP, ENOTSUPP)},
+    (Op.PERF_EVENT_OPEN, _errno.ENOENT): (
+        BPFError, "no such event", "check the event id, PMU type and config"),
+    (Op.PERF_EVENT_OPEN, _errno.EACCES): (
+        BPFPermissionError, "permission denied",
+        "needs root or CAP_PERFMON (see /proc/sys/kernel/perf_event_paranoid)"),
+    (Op.PERF_EVENT_OPEN, _errno.EPERM): (
+        BPFPermissionError, "operation not permitted", "needs root or CAP_PERFMON"),
+    (Op.PERF_EVENT_OPEN, _errno.ENODEV): (
+        NotSupportedError, "no such CPU or PMU", ""),
+    (Op.MMAP, _errno.EPERM): (
+        BPFPermissionError, "mapping not permitted", "a read-only or frozen descriptor?"),
     (None, _errno.EBADF): (BPFError, "bad file descriptor", ""),
     (None, _errno.EMFILE): (
         BPFError, "too many open files", "the process hit RLIMIT_NOFILE"),

@@ -37,7 +37,7 @@ from ._internal import linux
 from ._types import ObjType
 from .errors import NOT_BPFFS_ERRNO, NotBPFFSError, Op, from_errno
 
-__all__ = ["LeakEntry", "LeakReport", "Reference", "analyze", "REPORTED_TYPES"]
+__all__ = ["LeakEntry", "LeakReport", "PerfReference", "Reference", "analyze", "REPORTED_TYPES"]
 
 #: The object types the report has a section for, in order.
 REPORTED_TYPES = (ObjType.MAP, ObjType.PROG, ObjType.LINK)
@@ -62,6 +62,45 @@ class Reference:
 
 
 @dataclass(frozen=True, slots=True)
+class PerfReference:
+    """A perf event of the analysed process that a leaked program is attached to.
+
+    What ``bpftool perf show`` lists (BPF_TASK_FD_QUERY): the process's
+    descriptor of the perf event, its kind (tracepoint, kprobe, kretprobe,
+    uprobe, uretprobe) and where it fires. bpftrace, bcc and older libbpf
+    attach this way (PERF_EVENT_IOC_SET_BPF), with no bpf link to show.
+    """
+
+    fd: int
+    kind: str
+    name: str
+    offset: int = 0
+    addr: int = 0
+    relation: str = "attached by"
+
+    @property
+    def description(self) -> str:
+        """Where the event fires: ``tracepoint sys_enter_openat``."""
+        if self.kind in ("kprobe", "kretprobe"):
+            where = f"{self.name}+{self.offset}" if self.name else f"{self.addr:#x}"
+            return f"{self.kind} {where}"
+        if self.kind in ("uprobe", "uretprobe"):
+            return f"{self.kind} {self.name}+{self.offset:#x}"
+        return f"{self.kind} {self.name}"
+
+    def __str__(self) -> str:
+        return f"{self.relation}: perf_event FD={self.fd} {self.description}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": "perf_event", "fd": self.fd, "relation": self.relation,
+                "kind": self.kind, "name": self.name, "offset": self.offset,
+                "description": self.description}
+
+
+AnyReference = Union[Reference, PerfReference]
+
+
+@dataclass(frozen=True, slots=True)
 class LeakEntry:
     """One descriptor of the process that holds a leaked (or possibly leaked) object."""
 
@@ -71,7 +110,7 @@ class LeakEntry:
     pinned: tuple[str, ...]
     description: str
     cloexec: Optional[bool] = None
-    referenced_by: tuple[Reference, ...] = ()
+    referenced_by: tuple[AnyReference, ...] = ()
 
     def line(self) -> str:
         """The report line: ``ID=210420 FD=19 Map(name=... )``."""
@@ -267,7 +306,13 @@ def analyze(pid: Union[int, str], bpffs: BPFFSArg = None) -> LeakReport:
                          reason="the process exited during the scan")
     # An object closed between the listing and the lookup is no longer held: drop it.
 
-    refs = _references({(e.type, e.id) for e in (*sure, *possible)})
+    refs: dict[tuple[ObjType, int], tuple[AnyReference, ...]] = dict(
+        _references({(e.type, e.id) for e in (*sure, *possible)}))
+    leaked_progs = {e.id for e in (*sure, *possible) if e.type is ObjType.PROG}
+    if leaked_progs:
+        for prog_id, perf_refs in _perf_references(pid_s, leaked_progs).items():
+            key = (ObjType.PROG, prog_id)
+            refs[key] = (*refs.get(key, ()), *perf_refs)
     sure = [_with_refs(e, refs) for e in sure]
     possible = [_with_refs(e, refs) for e in possible]
     order = {k: i for i, k in enumerate(REPORTED_TYPES)}
@@ -280,11 +325,28 @@ def analyze(pid: Union[int, str], bpffs: BPFFSArg = None) -> LeakReport:
     )
 
 
-def _with_refs(e: LeakEntry, refs: dict[tuple[ObjType, int], tuple[Reference, ...]]) -> LeakEntry:
+def _with_refs(e: LeakEntry,
+               refs: dict[tuple[ObjType, int], tuple[AnyReference, ...]]) -> LeakEntry:
     r = refs.get((e.type, e.id), ())
     if not r:
         return e
     return LeakEntry(e.type, e.id, e.fd, e.pinned, e.description, e.cloexec, r)
+
+
+def _perf_references(pid: str, prog_ids: set[int]) -> dict[int, tuple[PerfReference, ...]]:
+    """The analysed process's perf events that run the leaked programs, by program ID.
+
+    Raw tracepoint links also answer BPF_TASK_FD_QUERY; they are links, and
+    already listed as "attached by" the link, so they are left out here.
+    """
+    from . import procfs
+
+    out: dict[int, list[PerfReference]] = {}
+    for a in procfs.perf_attachments(pid):
+        if a.prog_id in prog_ids and a.is_perf_event:
+            out.setdefault(a.prog_id, []).append(
+                PerfReference(fd=a.fd, kind=a.kind, name=a.name, offset=a.offset, addr=a.addr))
+    return {k: tuple(v) for k, v in out.items()}
 
 
 def _require_admin() -> None:

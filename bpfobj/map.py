@@ -17,7 +17,8 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, Protocol, TypeVar, Union, overload
+from dataclasses import field as _field
+from typing import TYPE_CHECKING, Any, Optional, Protocol, TypeVar, Union, overload
 
 from typing_extensions import Buffer, Self
 
@@ -27,6 +28,9 @@ from ._internal.linux import possible_cpus
 from ._object import BPFObject
 from ._types import MapType, ObjType
 from .errors import BPFError, KeyNotFoundError, Op, from_errno
+
+if TYPE_CHECKING:
+    from .btf.types import Type as BTFType
 
 __all__ = ["Map", "MapBatch", "MapInfo", "MapSpec", "UpdateFlags", "possible_cpus"]
 
@@ -84,6 +88,13 @@ class MapSpec:
     numa_node: int = 0
     map_extra: int = 0
     ifindex: int = 0
+    # What an ELF object says about the map (CollectionSpec fills these in).
+    key_type: Any = None  # btf.Type of the key, or None
+    value_type: Any = None  # btf.Type of the value (a Datasec for .data/.rodata/.bss)
+    pinning: int = 0  # PIN_BY_NAME (1): Collection.load pins it under pin_path
+    # (key, value) pairs Collection.load writes after creating the map (Map.create does not)
+    contents: list[tuple[Any, Any]] = _field(default_factory=list)
+    freeze: bool = False  # Collection.load freezes it after the contents (.rodata, .kconfig)
 
     def __str__(self) -> str:
         try:
@@ -245,7 +256,7 @@ class Map(BPFObject):
 
     __slots__ = (
         "_type", "_name", "_key_size", "_value_size", "_max_entries", "_flags",
-        "_ncpu", "_vbuf_size", "_info", "_pool",
+        "_ncpu", "_vbuf_size", "_info", "_pool", "_btf_types",
     )
     _KIND = ObjType.MAP
     # Declared for the type checker; the storage is the slots above.
@@ -259,6 +270,7 @@ class Map(BPFObject):
     _vbuf_size: int
     _info: Optional[tuple[bytes, MapInfo]]  # the last info(): the kernel's bytes, the MapInfo
     _pool: _sys.ValuePool  # lookup buffers of _vbuf_size bytes
+    _btf_types: Optional[tuple[Optional[BTFType], Optional[BTFType]]]  # key, value; read once
 
     def _init_from_fd(self, fd: FD) -> None:
         d = _sys.map_info(fd, f"fd {fd.raw}", fdinfo=False)
@@ -272,6 +284,7 @@ class Map(BPFObject):
         self._max_entries = d["max_entries"]
         self._flags = d["map_flags"]
         self._info = None
+        self._btf_types = None
         if self._type in _PERCPU_TYPES:
             self._ncpu = possible_cpus()
             self._vbuf_size = ((self._value_size + 7) & ~7) * self._ncpu
@@ -283,8 +296,13 @@ class Map(BPFObject):
     # -- constructors --------------------------------------------------------------
 
     @classmethod
-    def create(cls, spec: MapSpec) -> Self:
+    def create(cls, spec: MapSpec, *, btf: Any = None, btf_key_type_id: int = 0,
+               btf_value_type_id: int = 0) -> Self:
         """Create a map (BPF_MAP_CREATE). The new Map owns the only descriptor.
+
+        ``btf`` (a loaded ``btf.BTF``) with ``btf_key_type_id``/``btf_value_type_id`` gives
+        the map its key and value types, as an ELF object's maps have them; the caller
+        keeps owning ``btf``.
 
         Raises:
             BPFPermissionError: needs root or CAP_BPF.
@@ -312,7 +330,8 @@ class Map(BPFObject):
                 max_entries=spec.max_entries, map_flags=int(spec.flags), name=spec.name,
                 inner_map_fd=inner._fd if inner is not None else None,
                 numa_node=spec.numa_node, map_ifindex=spec.ifindex, map_extra=spec.map_extra,
-                obj=spec,
+                btf_fd=btf._fd if btf is not None else None, btf_key_type_id=btf_key_type_id,
+                btf_value_type_id=btf_value_type_id, obj=spec,
             )
         finally:
             if own_inner and inner is not None:
@@ -357,6 +376,7 @@ class Map(BPFObject):
         other._pinned = self._pinned
         other._info = self._info
         other._pool = self._pool
+        other._btf_types = self._btf_types
         return other
 
     # -- properties --------------------------------------------------------------------
@@ -384,6 +404,36 @@ class Map(BPFObject):
     @property
     def flags(self) -> int:
         return self._flags
+
+    @property
+    def key_type(self) -> Optional[BTFType]:
+        """The BTF type of the keys (info ``btf_id``/``btf_key_type_id``), None without BTF.
+
+        The map's BTF is opened by ID and parsed on first use, then cached.
+        """
+        return self._read_btf_types()[0]
+
+    @property
+    def value_type(self) -> Optional[BTFType]:
+        """The BTF type of the values (info ``btf_value_type_id``), None without BTF."""
+        return self._read_btf_types()[1]
+
+    def _read_btf_types(self) -> tuple[Optional[BTFType], Optional[BTFType]]:
+        if self._btf_types is None:
+            from .btf import BTF
+
+            info = self.info()
+            key: Optional[BTFType] = None
+            value: Optional[BTFType] = None
+            if info.btf_id:
+                with BTF.new_from_id(info.btf_id) as b:
+                    spec = b.spec()
+                if info.btf_key_type_id:
+                    key = spec[info.btf_key_type_id]
+                if info.btf_value_type_id:
+                    value = spec[info.btf_value_type_id]
+            self._btf_types = (key, value)
+        return self._btf_types
 
     def __repr__(self) -> str:
         return f"{self._type}({self._name}){self._repr_fd()}"

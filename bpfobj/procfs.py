@@ -32,12 +32,15 @@ from .errors import BPFError, BPFPermissionError, Op, ProcessGoneError, from_err
 
 __all__ = [
     "Holder",
+    "PerfAttachment",
     "ProcFD",
     "fd_record",
     "fds",
     "holders",
     "parse_fd_target",
     "parse_fdinfo",
+    "perf_attachments",
+    "perf_attachments_all",
 ]
 
 PidLike = Union[int, str]
@@ -591,3 +594,185 @@ def holders(*, procfs_root: str = "/proc") -> dict[tuple[ObjType, int], list[Hol
 
 def _holder_order(h: Holder) -> tuple[int, int]:
     return (h.pid, h.fd)
+
+
+# -- perf-event attachments (bpftool perf show) ------------------------------------------
+
+#: BPF_TASK_FD_QUERY's fd_type (enum bpf_task_fd_type) -> bpftool's name of it.
+PERF_FD_TYPES: dict[int, str] = {
+    0: "raw_tracepoint", 1: "tracepoint", 2: "kprobe", 3: "kretprobe", 4: "uprobe",
+    5: "uretprobe",
+}
+
+#: The descriptors BPF_TASK_FD_QUERY can answer for: perf events (a
+#: tracepoint, kprobe or uprobe with a program, attached by the ioctl or
+#: through a perf link) and bpf links (raw tracepoint links; the kernel says
+#: ENOTSUPP for the other link types). Both link spellings occur (see above).
+_PERF_TARGETS = frozenset({"anon_inode:[perf_event]", "anon_inode:bpf_link",
+                           "anon_inode:bpf-link"})
+#: Answers that mean "nothing attached here" or "closed meanwhile": skipped.
+_NOT_ATTACHED = (_errno.ENOENT, _errno.EBADF, _errno.EOPNOTSUPP, 524, _errno.EINVAL)
+
+
+@dataclass(frozen=True, slots=True)
+class PerfAttachment:
+    """A program attached through one descriptor of a process, as ``bpftool perf show`` lists it.
+
+    ``kind`` is bpftool's ``fd_type`` (raw_tracepoint, tracepoint, kprobe,
+    kretprobe, uprobe, uretprobe); ``name`` the tracepoint, the kernel
+    function (empty for a kprobe given by address) or the uprobe's file;
+    ``offset`` the probe's offset (into the function, or the file);
+    ``addr`` a kprobe's address when it was given as one.
+    """
+
+    pid: int
+    fd: int
+    prog_id: int
+    kind: str
+    name: str
+    offset: int = 0
+    addr: int = 0
+
+    @property
+    def is_perf_event(self) -> bool:
+        """True for a perf event's descriptor (False for a raw tracepoint link)."""
+        return self.kind != "raw_tracepoint"
+
+    def target(self) -> str:
+        """What it is attached to, in bpftool's words: ``tracepoint sys_enter_openat``."""
+        if self.kind in ("kprobe", "kretprobe"):
+            if self.name:
+                return f"{self.kind} func {self.name} offset {self.offset}"
+            return f"{self.kind} addr {self.addr:x}"
+        if self.kind in ("uprobe", "uretprobe"):
+            return f"{self.kind} filename {self.name} offset {self.offset}"
+        return f"{self.kind} {self.name}"
+
+    def bpftool_line(self) -> str:
+        """The line ``bpftool perf show`` prints: ``pid 7  fd 5: prog_id 9  tracepoint  x``."""
+        if self.kind in ("kprobe", "kretprobe"):
+            where = (f"func {self.name}  offset {self.offset}" if self.name
+                     else f"addr {self.addr:x}")
+        elif self.kind in ("uprobe", "uretprobe"):
+            where = f"filename {self.name}  offset {self.offset}"
+        else:
+            where = self.name
+        return f"pid {self.pid}  fd {self.fd}: prog_id {self.prog_id}  {self.kind}  {where}"
+
+    def __str__(self) -> str:
+        """``perf_event FD=8 tracepoint sys_enter_openat``, the leak report's words."""
+        what = "perf_event" if self.is_perf_event else "raw_tracepoint link"
+        return f"{what} FD={self.fd} {self.target()}"
+
+    def to_bpftool(self) -> dict[str, object]:
+        """The record as ``bpftool -j perf show`` prints it."""
+        d: dict[str, object] = {"pid": self.pid, "fd": self.fd, "prog_id": self.prog_id,
+                                "fd_type": self.kind}
+        if self.kind in ("raw_tracepoint", "tracepoint"):
+            d["tracepoint"] = self.name
+        elif self.kind in ("kprobe", "kretprobe"):
+            if self.name:
+                d["func"] = self.name
+                d["offset"] = self.offset
+            else:
+                d["addr"] = self.addr
+        else:
+            d["filename"] = self.name
+            d["offset"] = self.offset
+        return d
+
+
+def perf_attachments(pid: PidLike = "self", *, procfs_root: str = "/proc") -> list[PerfAttachment]:
+    """The programs process ``pid`` attaches through perf events (BPF_TASK_FD_QUERY).
+
+    Each perf event descriptor (and raw tracepoint link) of the process is
+    asked, by number, what program it runs and where: the target's
+    descriptors are never opened or copied. Ordered by descriptor. Needs
+    root (the kernel asks for CAP_SYS_ADMIN) and ptrace access.
+
+    Raises:
+        ProcessGoneError: no such process, or it exited during the scan.
+        BPFPermissionError: not root, or /proc/PID/fd may not be read.
+    """
+    base = _pid_dir(pid, procfs_root)
+    try:
+        numbers = _perf_fds(base)
+    except OSError as exc:
+        if exc.errno in _VANISHED:
+            raise _gone(pid, "no such process") from None
+        if exc.errno in (_errno.EACCES, _errno.EPERM):
+            raise BPFPermissionError(
+                exc.errno, f"{Op.PROCFS.value} pid {pid}: cannot read {base}/fd (needs root "
+                "or ptrace access to the process)", op=Op.PROCFS, obj=f"pid {pid}",
+                reason="permission denied", filename=f"{base}/fd") from None
+        raise
+    real = os.getpid() if pid == "self" else int(pid)
+    out = _query_all(real, numbers)
+    if out is None:
+        raise _gone(pid, "the process exited during the scan")
+    return out
+
+
+def _perf_fds(base: str) -> list[int]:
+    dir_fd = _open_dir(base + "/fd")
+    try:
+        names = os.listdir(dir_fd)
+        out = []
+        for name in names:
+            try:
+                target = os.readlink(name, dir_fd=dir_fd)
+            except OSError as exc:
+                if exc.errno in _VANISHED:
+                    continue
+                raise
+            if target in _PERF_TARGETS:
+                out.append(int(name))
+    finally:
+        os.close(dir_fd)
+    out.sort()
+    return out
+
+
+def _query_all(pid: int, numbers: Iterable[int]) -> Optional[list[PerfAttachment]]:
+    """Query each descriptor; None when the process is gone (ESRCH, or ENOENT with no /proc)."""
+    from ._internal import syscall as _sys
+    from .errors import BPFError
+
+    out = []
+    for raw in numbers:
+        try:
+            q = _sys.task_fd_query(pid, raw, f"pid {pid} fd {raw}")
+        except BPFError as exc:
+            if exc.errno == _errno.ESRCH:
+                return None
+            if exc.errno == _errno.EPERM or exc.errno == _errno.EACCES:
+                raise
+            if exc.errno in _NOT_ATTACHED:
+                continue
+            raise
+        kind = PERF_FD_TYPES.get(q["fd_type"], f"type {q['fd_type']}")
+        out.append(PerfAttachment(pid=pid, fd=raw, prog_id=q["prog_id"], kind=kind,
+                                  name=q["name"], offset=q["probe_offset"],
+                                  addr=q["probe_addr"]))
+    if not out and not os.path.exists(f"/proc/{pid}"):
+        return None
+    return out
+
+
+def perf_attachments_all(*, procfs_root: str = "/proc") -> list[PerfAttachment]:
+    """Every process's perf-event attachments (``bpftool perf show``), by pid then descriptor.
+
+    Processes that exit during the scan, or whose descriptors may not be
+    read, are left out.
+    """
+    out: list[PerfAttachment] = []
+    for name in sorted(_pids(procfs_root), key=int):
+        try:
+            numbers = _perf_fds(f"{procfs_root}/{name}")
+        except OSError as exc:
+            if exc.errno in _VANISHED or exc.errno in (_errno.EACCES, _errno.EPERM):
+                continue
+            raise
+        if numbers:
+            out.extend(_query_all(int(name), numbers) or [])
+    return out

@@ -63,6 +63,21 @@ class ProgramSpec:
     ifindex: int = 0
     log_level: int = 0
     log_size: int = 0
+    # What an ELF object says about the program (CollectionSpec fills these in).
+    section_name: str = ""
+    attach_to: str = ""
+    btf: Any = None  # a loaded btf.BTF: the program's BTF (prog_btf_fd)
+    func_info: bytes = b""  # kernel bpf_func_info records, insn_off in instructions
+    func_info_rec_size: int = 8
+    line_info: bytes = b""  # kernel bpf_line_info records
+    line_info_rec_size: int = 16
+    attach_prog: Any = None  # a Program: the target of freplace/fentry on a BPF program
+    autoload: bool = True  # False for a '?' section: Collection.load skips it
+
+    @property
+    def attach_type(self) -> Union[AttachType, int]:
+        """The expected attach type (cilium's ``AttachType``)."""
+        return self.expected_attach_type
 
     def encoded(self) -> bytes:
         """The instructions as bytes (ValueError when they cannot be encoded)."""
@@ -236,6 +251,12 @@ class Program(BPFObject):
                 kern_version=spec.kern_version, prog_ifindex=spec.ifindex,
                 attach_btf_id=spec.attach_btf_id, log_level=spec.log_level,
                 log_size=spec.log_size, obj=what,
+                prog_btf_fd=spec.btf._fd if spec.btf is not None else None,
+                attach_prog_fd=spec.attach_prog._fd if spec.attach_prog is not None else None,
+                func_info=spec.func_info if spec.btf is not None else b"",
+                func_info_rec_size=spec.func_info_rec_size,
+                line_info=spec.line_info if spec.btf is not None else b"",
+                line_info_rec_size=spec.line_info_rec_size,
             )
         except (VerifierError, BPFPermissionError) as exc:
             raise _explain_load_error(exc, what, len(insns) // 8) from None

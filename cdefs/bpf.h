@@ -433,6 +433,16 @@ enum bpf_perf_event_type {
 	BPF_PERF_EVENT_EVENT = 6,
 };
 
+/* BPF_TASK_FD_QUERY's fd_type (enum bpf_task_fd_type). */
+enum bpf_task_fd_type {
+	BPF_FD_TYPE_RAW_TRACEPOINT = 0,
+	BPF_FD_TYPE_TRACEPOINT = 1,
+	BPF_FD_TYPE_KPROBE = 2,
+	BPF_FD_TYPE_KRETPROBE = 3,
+	BPF_FD_TYPE_UPROBE = 4,
+	BPF_FD_TYPE_URETPROBE = 5,
+};
+
 union bpf_attr {
 	struct {
 		__u32 map_type;
@@ -921,6 +931,9 @@ struct bpf_btf_info {
 #define BPF_F_AFTER 16
 #define BPF_F_ID 32
 
+/* BPF_LINK_CREATE uprobe_multi flags (enum in the uapi header) */
+#define BPF_F_UPROBE_MULTI_RETURN 1
+
 /* BPF_PROG_TEST_RUN flags */
 #define BPF_F_TEST_RUN_ON_CPU 1
 #define BPF_F_TEST_XDP_LIVE_FRAMES 2
@@ -945,3 +958,14 @@ struct bpf_btf_info {
 #define XDP_FLAGS_DRV_MODE 4
 #define XDP_FLAGS_HW_MODE 8
 #define XDP_FLAGS_REPLACE 16
+
+/* BPF ring buffer record header (BPF_RINGBUF_BUSY_BIT, _DISCARD_BIT, _HDR_SZ) */
+#define BPF_RINGBUF_BUSY_BIT 2147483648
+#define BPF_RINGBUF_DISCARD_BIT 1073741824
+#define BPF_RINGBUF_HDR_SZ 8
+
+/* bpf_perf_event_output / bpf_ringbuf_* flags */
+#define BPF_F_INDEX_MASK 4294967295
+#define BPF_F_CURRENT_CPU 4294967295
+#define BPF_RB_NO_WAKEUP 1
+#define BPF_RB_FORCE_WAKEUP 2

@@ -15,8 +15,11 @@ from cffi import FFI
 
 _ROOT = pathlib.Path(__file__).resolve().parent.parent
 _CDEFS = _ROOT / "cdefs"
-# Order matters: bpfobj.h uses the types of bpf.h.
-_HEADERS = ("bpf.h", "bpfobj.h")
+# Order matters: bpfobj.h uses the types of bpf.h; events.h those of bpf.h
+# and perf_event.h.
+_HEADERS = ("bpf.h", "perf_event.h", "bpfobj.h", "events.h", "btf.h")
+# The C source: the uapi subsets and struct declarations, then the helpers.
+_C_PARTS = ("bpf.h", "perf_event.h", "bpfobj.c", "events.h", "events.c", "btf.h", "btf.c")
 
 
 def _version() -> str:
@@ -37,15 +40,13 @@ def _c_text(cdef: str) -> str:
     return re.sub(r"^\s*\.\.\.;\n", "", cdef, flags=re.M)
 
 
-_BPF_H = (_CDEFS / "bpf.h").read_text()
-
 ffibuilder = FFI()
 ffibuilder.cdef("\n".join((_CDEFS / name).read_text() for name in _HEADERS))
 ffibuilder.set_source(
     "bpfobj._bpfobj_cffi",
     f'#define BPFOBJ_VERSION_STRING "{_version()}"\n#include <stddef.h>\n'
-    f'{_c_text(_BPF_H)}\n{(_CDEFS / "bpfobj.c").read_text()}',
-    depends=[str(_CDEFS / n) for n in (*_HEADERS, "bpfobj.c")],
+    + "\n".join(_c_text((_CDEFS / name).read_text()) for name in _C_PARTS),
+    depends=[str(_CDEFS / n) for n in sorted({*_HEADERS, *_C_PARTS})],
     extra_compile_args=["-O2"],
 )
 

@@ -10,6 +10,7 @@ every public module and works without the compiled module.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple, Optional, Union
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "fdinfo",
     "has_capability",
     "kallsyms",
+    "kernel_symbol_addresses",
     "kernel_version",
     "parse_cpu_list",
     "parse_fdinfo",
@@ -161,26 +163,60 @@ class Kallsyms(NamedTuple):
     names: dict[int, str]
 
 
-def read_kallsyms(path: str = KALLSYMS) -> Kallsyms:
-    """Read a kallsyms file (``address type name [module]`` lines); the first name wins."""
-    base = 0
-    names: dict[int, str] = {}
+def _kallsyms_entries(path: str) -> Iterator[tuple[int, str]]:
+    """``(address, name)`` for each ``address type name [module]`` line of a kallsyms file.
+
+    Lines that do not parse are skipped; a file that cannot be read yields nothing.
+    """
     try:
         with open(path, "rb") as f:
             for line in f:
                 parts = line.split()
                 if len(parts) < 3:
                     continue
-                addr = int(parts[0], 16)
-                name = parts[2].decode("ascii", "replace")
-                if name == "__bpf_call_base":
-                    base = addr
-                names.setdefault(addr, name)
-    except (OSError, ValueError):
-        return Kallsyms(0, {})
+                try:
+                    addr = int(parts[0], 16)
+                except ValueError:
+                    continue
+                yield addr, parts[2].decode("ascii", "replace")
+    except OSError:
+        return
+
+
+def read_kallsyms(path: str = KALLSYMS) -> Kallsyms:
+    """Read a kallsyms file (``address type name [module]`` lines); the first name wins."""
+    base = 0
+    names: dict[int, str] = {}
+    for addr, name in _kallsyms_entries(path):
+        if name == "__bpf_call_base":
+            base = addr
+        names.setdefault(addr, name)
     if not base:  # addresses hidden: every one reads 0
         return Kallsyms(0, {})
     return Kallsyms(base, names)
+
+
+def kernel_symbol_addresses(names: Iterable[str], path: str = KALLSYMS
+                            ) -> dict[str, list[int]]:
+    """The addresses of kernel symbols by name (a kallsyms file, read once per call).
+
+    Every address a name has (a static symbol may repeat in several objects); a name that
+    kallsyms lists with a ``.llvm.<hash>`` suffix counts as the name (libbpf's rule for
+    externs). Names not found are left out; all are when kallsyms hides the addresses
+    (kernel.kptr_restrict makes them read as zero).
+    """
+    wanted = set(names)
+    found: dict[str, list[int]] = {}
+    if not wanted:
+        return found
+    for addr, name in _kallsyms_entries(path):
+        if name not in wanted:
+            name = name.split(".llvm.", 1)[0]
+            if name not in wanted:
+                continue
+        if addr:
+            found.setdefault(name, []).append(addr)
+    return found
 
 
 _kallsyms: Optional[Kallsyms] = None

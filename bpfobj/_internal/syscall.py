@@ -139,6 +139,7 @@ _LOOKUP_AND_DELETE: int = lib.BPF_MAP_LOOKUP_AND_DELETE_ELEM
 _GET_NEXT_KEY: int = lib.BPF_MAP_GET_NEXT_KEY
 
 
+
 def _call(fd: FD, op: Op, obj: object, fn: Callable[..., int], *args: Any) -> int:
     """Run ``fn(raw, *args)`` inside fd's close guard; raise on -errno.
 
@@ -666,6 +667,23 @@ def btf_info(fd: FD, obj: object) -> dict[str, Any]:
     return d
 
 
+def btf_raw(fd: FD, obj: object) -> bytes:
+    """BPF_OBJ_GET_INFO_BY_FD for BTF with a ``btf`` buffer: the raw BTF the kernel holds.
+
+    The size comes from a first call; the kernel's BTF never changes size once
+    loaded, so a second call with a buffer that large gets all of it.
+    """
+    size = int(_get_info(fd, "struct bpf_btf_info", obj).btf_size)
+    buf = _new("char[]", max(size, 1))
+
+    def want(i: Any) -> None:
+        i.btf = address(buf)
+        i.btf_size = size
+
+    got = int(_get_info(fd, "struct bpf_btf_info", obj, want).btf_size)
+    return _unpack(buf, min(got, size))  # type: ignore[no-any-return]
+
+
 _PATH_MAX = 4096
 # enum bpf_perf_event_type (include/uapi/linux/bpf.h): the kinds that carry a name.
 _PERF_EVENT_NAMED = (1, 2, 3, 4, 5)  # uprobe, uretprobe, kprobe, kretprobe, tracepoint
@@ -846,6 +864,10 @@ def prog_load(
     attach_btf_id: int = 0,
     attach_prog_fd: Optional[FD] = None,
     prog_btf_fd: Optional[FD] = None,
+    func_info: bytes = b"",
+    func_info_rec_size: int = 0,
+    line_info: bytes = b"",
+    line_info_rec_size: int = 0,
     log_level: int = 0,
     log_size: int = 0,
     obj: object = "",
@@ -861,6 +883,7 @@ def prog_load(
     cinsns = _new("char[]", insns)
     clicense = _new("char[]", license.encode())
     attr = _new("union bpf_attr *")
+    keep: list[Any] = []  # buffers the attr points into, alive until the call returns
     attr.prog_type = prog_type
     attr.insn_cnt = len(insns) // 8
     attr.insns = address(cinsns)
@@ -871,6 +894,20 @@ def prog_load(
     attr.kern_version = kern_version
     attr.prog_ifindex = prog_ifindex
     attr.attach_btf_id = attach_btf_id
+    # func_info/line_info: records of the given size (bpf_func_info / bpf_line_info), which
+    # the kernel reads only with a program BTF.
+    for kind, blob, rec in (("func_info", func_info, func_info_rec_size),
+                            ("line_info", line_info, line_info_rec_size)):
+        if not blob:
+            continue
+        if rec <= 0 or len(blob) % rec:
+            raise ValueError(f"{kind}: {len(blob)} bytes is not a multiple of the record "
+                             f"size {rec}")
+        buf = _new("char[]", blob)
+        keep.append(buf)
+        setattr(attr, kind, address(buf))
+        setattr(attr, f"{kind}_cnt", len(blob) // rec)
+        setattr(attr, f"{kind}_rec_size", rec)
 
     def load(level: int, size: int) -> tuple[int, str]:
         log = _new("char[]", size) if level else ffi.NULL
@@ -1034,15 +1071,21 @@ def link_create(
     ``relative_fd`` (borrowed for the call) and ``expected_revision`` are the
     tcx, netkit and cgroup members (the three share one layout in the union). ``opts``
     passes members of the type-specific union through as ``Link.attach_raw``
-    documents them (``__`` between levels: ``tcx__relative_fd``); typed
-    callers use the keywords instead.
+    documents them (``__`` between levels: ``tcx__relative_fd``); a bytes value
+    is copied into a NUL-terminated C buffer whose address the member gets (the
+    pointer members: paths, arrays of u64). Typed callers use the keywords instead.
     """
     attr = _new("union bpf_attr *")
     lc = attr.link_create
     lc.attach_type = attach_type
     lc.flags = flags
     lc.opts.tcx.expected_revision = expected_revision
+    keep: list[Any] = []  # C copies of bytes members, alive until the call returns
     for name, value in (opts or {}).items():
+        if isinstance(value, (bytes, bytearray)):
+            buf = _new("char[]", bytes(value))  # NUL-terminated: paths work as they are
+            keep.append(buf)
+            value = address(buf)
         _set_member(lc.opts, name, value)
     with prog_fd.borrow(Op.LINK_CREATE, obj) as praw, _borrow_opt(target_fd) as traw, \
             _borrow_opt(relative_fd) as rraw:
@@ -1099,6 +1142,40 @@ def raw_tracepoint_open(prog_fd: FD, name: str, cookie: int = 0, obj: object = "
     return _adopt(rc, Op.LINK_CREATE, obj)
 
 
+#: BPF_TASK_FD_QUERY's first name buffer; a longer name (a uprobe's path) is
+#: asked for again with the length the kernel reported.
+_TASK_FD_NAME = 256
+
+
+def task_fd_query(pid: int, target_raw: int, obj: object = "") -> dict[str, Any]:
+    """BPF_TASK_FD_QUERY: what program descriptor ``target_raw`` of process ``pid`` attaches.
+
+    The descriptor is another process's number (never opened here): a perf
+    event with a program (tracepoint, kprobe, uprobe) or a raw tracepoint
+    link. Returns ``prog_id``, ``fd_type`` (BPF_FD_TYPE_*), ``name`` (the
+    tracepoint, the kernel function, or the uprobe's file; "" for a kprobe
+    given by address), ``probe_offset`` and ``probe_addr``.
+    """
+    size = _TASK_FD_NAME
+    for _ in range(2):
+        buf = _new("char[]", size)
+        attr = _new("union bpf_attr *")
+        q = attr.task_fd_query
+        q.pid = pid
+        q.fd = target_raw
+        q.buf = address(buf)
+        q.buf_len = size
+        rc = _bpf(lib.BPF_TASK_FD_QUERY, attr)
+        if rc == -_errno.ENOSPC and q.buf_len + 1 > size:
+            size = q.buf_len + 1  # the kernel says how long the name is
+            continue
+        if rc < 0:
+            raise from_errno(-rc, Op.TASK_FD_QUERY, obj)
+        return {"prog_id": int(q.prog_id), "fd_type": int(q.fd_type), "name": _cstr(buf),
+                "probe_offset": int(q.probe_offset), "probe_addr": int(q.probe_addr)}
+    raise from_errno(_errno.ENOSPC, Op.TASK_FD_QUERY, obj)
+
+
 # -- other processes -------------------------------------------------------------
 
 
@@ -1145,3 +1222,438 @@ def rename_noreplace(old: str, new: str) -> None:
     rc = int(lib.bpfobj_rename_noreplace(os.fsencode(old), os.fsencode(new)))
     if rc < 0:
         raise OSError(-rc, os.strerror(-rc), old, None, new)
+
+# -- perf events ------------------------------------------------------------------
+#
+# perf_event_open(2) and the ioctls on its descriptors. The attr is built and
+# dropped here: callers pass typed keywords, and get an owned FD back.
+
+PERF_TYPE_SOFTWARE: int = lib.PERF_TYPE_SOFTWARE
+PERF_TYPE_TRACEPOINT: int = lib.PERF_TYPE_TRACEPOINT
+PERF_COUNT_SW_BPF_OUTPUT: int = lib.PERF_COUNT_SW_BPF_OUTPUT
+PERF_SAMPLE_RAW: int = lib.PERF_SAMPLE_RAW
+
+
+def perf_event_open(
+    *,
+    type: int,  # noqa: A002 - the kernel's name
+    config: int = 0,
+    pid: int = -1,
+    cpu: int = -1,
+    group_fd: Optional[FD] = None,
+    flags: int = 0,
+    sample_type: int = 0,
+    sample_period: int = 0,
+    wakeup_events: int = 0,
+    disabled: bool = False,
+    inherit: bool = False,
+    exclude_kernel: bool = False,
+    exclude_user: bool = False,
+    exclude_hv: bool = False,
+    config1: int = 0,
+    config2: int = 0,
+    uprobe_path: Optional[str] = None,
+    kprobe_func: Optional[str] = None,
+    probe_offset: int = 0,
+    obj: object = "",
+) -> FD:
+    """perf_event_open(2): open a perf event; the returned FD is the caller's (close-on-exec).
+
+    ``type``/``config`` select the event (PERF_TYPE_TRACEPOINT with a tracefs
+    event id, PERF_TYPE_SOFTWARE with PERF_COUNT_SW_BPF_OUTPUT, a PMU's type
+    from /sys/bus/event_source/devices/*/type). ``uprobe_path`` or
+    ``kprobe_func`` fill config1 (the kernel's union) and ``probe_offset``
+    config2, for the perf_uprobe and perf_kprobe PMUs.
+
+    Raises:
+        BPFError: from the kernel (ENOENT: no such event; EACCES/EPERM: privileges).
+    """
+    if uprobe_path is not None and kprobe_func is not None:
+        raise ValueError("perf_event_open: give uprobe_path or kprobe_func, not both")
+    attr = _new("struct perf_event_attr *")
+    attr.size = ffi.sizeof("struct perf_event_attr")
+    attr.type = type
+    attr.config = config
+    attr.sample_type = sample_type
+    attr.sample_period = sample_period
+    attr.wakeup_events = wakeup_events
+    attr.disabled = int(disabled)
+    attr.inherit = int(inherit)
+    attr.exclude_kernel = int(exclude_kernel)
+    attr.exclude_user = int(exclude_user)
+    attr.exclude_hv = int(exclude_hv)
+    attr.config1 = config1
+    attr.config2 = config2
+    name = uprobe_path if uprobe_path is not None else kprobe_func
+    cname = None
+    if name is not None:
+        cname = _new("char[]", os.fsencode(name))
+        attr.config1 = address(cname)
+        attr.probe_offset = probe_offset
+    if group_fd is None:
+        rc = lib.bpfobj_perf_event_open(attr, pid, cpu, -1, flags)
+    else:
+        with group_fd.borrow(Op.PERF_EVENT_OPEN, obj) as graw:
+            rc = lib.bpfobj_perf_event_open(attr, pid, cpu, graw, flags)
+    del cname  # kept alive across the call
+    return _adopt(rc, Op.PERF_EVENT_OPEN, obj)
+
+
+def perf_event_enable(fd: FD, obj: object = "") -> None:
+    """PERF_EVENT_IOC_ENABLE."""
+    _call(fd, Op.PERF_EVENT_IOCTL, obj, lib.bpfobj_ioctl, lib.PERF_EVENT_IOC_ENABLE, 0)
+
+
+def perf_event_disable(fd: FD, obj: object = "") -> None:
+    """PERF_EVENT_IOC_DISABLE."""
+    _call(fd, Op.PERF_EVENT_IOCTL, obj, lib.bpfobj_ioctl, lib.PERF_EVENT_IOC_DISABLE, 0)
+
+
+def perf_event_set_bpf(fd: FD, prog_fd: FD, obj: object = "") -> None:
+    """PERF_EVENT_IOC_SET_BPF: attach a program to the perf event (the pre-BPF-link way)."""
+    with prog_fd.borrow(Op.PERF_EVENT_IOCTL, obj) as praw:
+        _call(fd, Op.PERF_EVENT_IOCTL, obj, lib.bpfobj_ioctl, lib.PERF_EVENT_IOC_SET_BPF, praw)
+
+
+def perf_event_id(fd: FD, obj: object = "") -> int:
+    """PERF_EVENT_IOC_ID: the event's id, as the kernel reports it in samples."""
+    out = _new("__u64 *")
+    _call(fd, Op.PERF_EVENT_IOCTL, obj, lib.bpfobj_ioctl_ptr, lib.PERF_EVENT_IOC_ID, out)
+    return int(out[0])
+
+
+def perf_event_query_bpf(fd: FD, max_ids: int = 64, obj: object = "") -> list[int]:
+    """PERF_EVENT_IOC_QUERY_BPF: IDs of the programs attached to the event's tracepoint."""
+    hdr = ffi.sizeof("struct perf_event_query_bpf")
+    buf = _new("char[]", hdr + 4 * max_ids)
+    query = ffi.cast("struct perf_event_query_bpf *", buf)
+    query.ids_len = max_ids
+    _call(fd, Op.PERF_EVENT_IOCTL, obj, lib.bpfobj_ioctl_ptr, lib.PERF_EVENT_IOC_QUERY_BPF, buf)
+    ids = ffi.cast("__u32 *", buf + hdr)
+    return [int(ids[i]) for i in range(min(int(query.prog_cnt), max_ids))]
+
+
+# -- mappings ---------------------------------------------------------------------
+
+PAGE_SIZE: int = int(lib.bpfobj_page_size())
+
+
+class Mapping:
+    """One MAP_SHARED mmap(2) of a descriptor, unmapped exactly once.
+
+    ``close()`` is idempotent; a forgotten Mapping is unmapped by its
+    finalizer. The owner keeps calls that read the memory from racing
+    ``close()`` (see _Consumer).
+    """
+
+    __slots__ = ("_addr", "_length", "_token")
+
+    def __init__(self, addr: Any, length: int) -> None:
+        self._addr = addr
+        self._length = length
+        self._token: list[bool] = [True]
+
+    @property
+    def address(self) -> int:
+        """The start address (0 once unmapped)."""
+        return int(ffi.cast("uintptr_t", self._addr)) if self._token else 0
+
+    @property
+    def length(self) -> int:
+        return self._length
+
+    def close(self) -> None:
+        """munmap(2), once."""
+        try:
+            self._token.pop()
+        except IndexError:
+            return
+        lib.bpfobj_munmap(self._addr, self._length)
+
+    def __del__(self) -> None:
+        if getattr(self, "_token", None):
+            self.close()
+
+
+def mmap_fd(fd: FD, length: int, *, offset: int = 0, writable: bool = False,
+            obj: object = "") -> Mapping:
+    """mmap(2) ``length`` bytes of ``fd`` at ``offset``, shared; read-only unless ``writable``."""
+    out = _new("void **")
+    _call(fd, Op.MMAP, obj, lib.bpfobj_mmap, length, int(writable), offset, out)
+    return Mapping(out[0], length)
+
+
+# -- epoll and eventfd --------------------------------------------------------------
+
+
+def epoll_create() -> FD:
+    """epoll_create1(EPOLL_CLOEXEC)."""
+    return _adopt(lib.bpfobj_epoll_create(), Op.EPOLL, "")
+
+
+def epoll_add(epfd: FD, fd: FD, tag: int, obj: object = "") -> None:
+    """epoll_ctl(EPOLL_CTL_ADD, fd, EPOLLIN) reporting ``tag`` when fd is readable."""
+    with fd.borrow(Op.EPOLL, obj) as raw:
+        _call(epfd, Op.EPOLL, obj, lib.bpfobj_epoll_add, raw, tag)
+
+
+def _epoll_wait_once(raw: int, tags: Any, max_events: int, timeout_ms: int) -> int:
+    rc = int(lib.bpfobj_epoll_wait(raw, tags, max_events, timeout_ms))
+    return 0 if rc == -_errno.EINTR else rc  # the caller recomputes its timeout
+
+
+def epoll_wait(epfd: FD, timeout_ms: int, max_events: int = 8, obj: object = "") -> list[int]:
+    """epoll_wait(2): the tags of ready descriptors; [] on timeout or a signal.
+
+    ``timeout_ms`` < 0 waits for ever. The GIL is released while waiting;
+    a concurrent close of ``epfd`` is deferred until the wait returns.
+    """
+    tags = _new("__u64[]", max_events)
+    n = _call(epfd, Op.EPOLL, obj, _epoll_wait_once, tags, max_events, timeout_ms)
+    return [int(tags[i]) for i in range(n)]
+
+
+def eventfd() -> FD:
+    """eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)."""
+    return _adopt(lib.bpfobj_eventfd(), Op.EPOLL, "eventfd")
+
+
+def eventfd_signal(fd: FD) -> None:
+    """Write 1 to an eventfd, making it readable."""
+    _call(fd, Op.EPOLL, "eventfd", lib.bpfobj_eventfd_signal)
+
+
+# -- event buffer consumers --------------------------------------------------------
+#
+# The memory of a BPF ring buffer or of perf buffers, read by the C helpers
+# in cdefs/events.c. Samples are copied into a private buffer before the
+# consumer position moves past them; Python only ever sees bytes. The C side
+# also writes a struct format describing what it copied, so that one
+# struct.unpack_from call cuts the batch into bytes objects.
+
+#: Records copied per C call, and the initial size of the copy buffer.
+_BATCH = 4096
+_INITIAL_CAP = 1 << 20
+#: Format bytes per record: "=" once, then "<len>s" (ring) or "I<len>sQ" (perf).
+_FMT_CAP = 1 + 13 * _BATCH
+_unpack_from = struct.unpack_from
+
+
+class _Consumer:
+    """Owns mappings and keeps calls into them from racing close().
+
+    The guard is FD's: a call appends to ``_inflight``, checks ``_closed``,
+    and pops when done; close() marks, and the last call out unmaps.
+    """
+
+    __slots__ = ("_maps", "_inflight", "_closed", "_buf", "_view", "_cap", "_fmt", "_info",
+                 "_obj", "__weakref__")
+
+    def __init__(self, obj: object) -> None:
+        self._maps: list[Mapping] = []
+        self._inflight: list[None] = []
+        self._closed = False
+        self._grow(_INITIAL_CAP)
+        self._fmt = _new("char[]", _FMT_CAP)
+        self._info = _new("__u64[2]")
+        self._obj = obj
+
+    def _grow(self, need: int) -> None:
+        cap = _INITIAL_CAP
+        while cap < need:
+            cap *= 2
+        self._buf = _new("char[]", cap)
+        self._view = ffi.buffer(self._buf)
+        self._cap = cap
+
+    def _unmap(self) -> None:
+        for m in self._maps:
+            m.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Unmap now, or when the call in flight on another thread returns. Idempotent."""
+        self._closed = True
+        if not self._inflight:
+            self._unmap()
+
+    def _consume(self, op: Op, fn: Callable[..., int], *args: Any) -> list[Any]:
+        """Run the C consumer ``fn(*args[:-1], out, cap, fmt, fmt_cap, max, info)`` in
+        batches until ``args[-1]`` records; the flat list struct.unpack_from makes of them."""
+        *head, limit = args
+        out: list[Any] = []
+        info = self._info
+        inflight = self._inflight
+        while limit > 0:
+            inflight.append(None)
+            try:
+                if self._closed:
+                    raise closed(op, self._obj)
+                n = fn(*head, self._buf, self._cap, self._fmt, _FMT_CAP, min(limit, _BATCH),
+                       info)
+            finally:
+                inflight.pop()
+                if self._closed and not inflight:
+                    self._unmap()
+            if n < 0:
+                raise from_errno(-n, op, self._obj)
+            if n:
+                out += _unpack_from(_unpack(self._fmt, info[1]), self._view)
+                limit -= n
+            if info[0]:
+                if n == 0:
+                    self._grow(info[0])
+                continue  # stopped for room, not for lack of records
+            if n < min(limit + n, _BATCH):
+                break  # nothing more committed
+        return out
+
+
+class RingConsumer(_Consumer):
+    """The mappings of a BPF_MAP_TYPE_RINGBUF map, and reads from them.
+
+    Maps the consumer page read-write and the producer page plus the data
+    (which the kernel maps twice) read-only. ``map_fd`` stays the caller's.
+    """
+
+    __slots__ = ("_ring",)
+
+    def __init__(self, map_fd: FD, size: int, obj: object = "") -> None:
+        super().__init__(obj)
+        if size <= 0 or size & (size - 1) or size % PAGE_SIZE:
+            raise ValueError(f"ringbuf {obj}: size {size} is not a power-of-2 multiple of pages")
+        try:
+            cons = mmap_fd(map_fd, PAGE_SIZE, writable=True, obj=obj)
+            self._maps.append(cons)
+            prod = mmap_fd(map_fd, PAGE_SIZE + 2 * size, offset=PAGE_SIZE, obj=obj)
+            self._maps.append(prod)
+        except BaseException:
+            self._unmap()
+            raise
+        ring = _new("struct bpfobj_ring *")
+        ring.consumer_pos = ffi.cast("unsigned long *", cons._addr)
+        ring.producer_pos = ffi.cast("unsigned long *", prod._addr)
+        ring.data = ffi.cast("char *", prod._addr) + PAGE_SIZE
+        ring.mask = size - 1
+        self._ring = ring
+
+    def read_many(self, max_records: int) -> list[bytes]:
+        """Up to ``max_records`` committed samples, in order (up to 4096 per C call)."""
+        return self._consume(Op.RINGBUF_READ, lib.bpfobj_ringbuf_consume, self._ring,
+                             max_records)
+
+
+class PerfConsumer(_Consumer):
+    """The mmapped perf buffers of one perf event per CPU, and reads from them.
+
+    Each buffer is 1 + ``pages`` pages (a control page, then the data);
+    ``fds`` stay the caller's. ``read_many`` returns a flat list, three items
+    per sample: the index of its buffer in ``fds``, the sample, and the
+    number of samples the kernel dropped (PERF_RECORD_LOST) in that buffer
+    before this one.
+    """
+
+    __slots__ = ("_rings", "_nrings", "_next")
+
+    def __init__(self, fds: list[FD], pages: int, obj: object = "") -> None:
+        super().__init__(obj)
+        if pages <= 0 or pages & (pages - 1):
+            raise ValueError(f"perf buffer {obj}: {pages} pages is not a power of 2")
+        n = len(fds)
+        rings = _new("struct bpfobj_perf_ring[]", n)
+        try:
+            for i, fd in enumerate(fds):
+                m = mmap_fd(fd, (1 + pages) * PAGE_SIZE, writable=True, obj=obj)
+                self._maps.append(m)
+                rings[i].page = ffi.cast("struct perf_event_mmap_page *", m._addr)
+                rings[i].data = ffi.cast("char *", m._addr) + PAGE_SIZE
+                rings[i].size = pages * PAGE_SIZE
+        except BaseException:
+            self._unmap()
+            raise
+        self._rings = rings
+        self._nrings = n
+        self._next = _new("int *")
+
+    def read_many(self, max_records: int) -> list[Any]:
+        """Up to ``max_records`` samples from all buffers, each buffer's in order."""
+        return self._consume(Op.PERF_READ, lib.bpfobj_perf_consume, self._rings, self._nrings,
+                             self._next, max_records)
+
+
+# -- BTF reader helpers (cdefs/btf.c): no system call, one C walk over raw BTF -----------
+
+_BTF_INDEX_ERRORS = {-1: "truncated header", -2: "unknown kind",
+                     -3: "record runs past the type section", -4: "too many types"}
+
+
+def btf_index(data: Buffer, start: int, length: int) -> memoryview:
+    """Absolute byte offsets of the type records of data[start:start+length], as u32s.
+
+    Raises:
+        ValueError: a record is truncated, of an unknown kind, or runs past the section
+            (the message names its type id and offset).
+    """
+    size = memoryview(data).nbytes
+    if start < 0 or length < 0 or start + length > size:
+        raise ValueError(f"BTF: type section {start}+{length} outside {size} bytes")
+    cap = length // 12 + 1
+    offsets = _new("__u32[]", cap)
+    bad = _new("size_t[2]")
+    n = lib.bpfobj_btf_index(_from_buffer(data), start, length, offsets, cap, bad, bad + 1)
+    if n < 0:
+        raise ValueError(f"BTF: type {bad[1] + 1} at offset {bad[0]}: "
+                         f"{_BTF_INDEX_ERRORS.get(n, 'bad record')}")
+    return memoryview(ffi.buffer(offsets, 4 * n)[:]).cast("I")
+
+
+def btf_find_by_name(data: Buffer, offsets: memoryview, strs: bytes, base_strs: bytes,
+                     name: str) -> list[int]:
+    """Indexes into ``offsets`` of the records named ``name`` (see cdefs/btf.h).
+
+    ``offsets`` must come from ``btf_index`` over the same ``data``; ``strs`` is the string
+    section, ``base_strs`` the base's whole string table (split BTF) or b"".
+    """
+    raw_name = name.encode("utf-8", "surrogateescape")
+    n = len(offsets)
+    cap = 16
+    while True:
+        out = _new("__u32[]", cap)
+        found = lib.bpfobj_btf_find_name(_from_buffer(data), _from_buffer("__u32[]", offsets), n,
+                                         strs, len(strs), base_strs, len(base_strs), raw_name,
+                                         len(raw_name), out, cap)
+        if found <= cap:
+            return list(out[0:found])
+        cap = found
+
+
+def btf_find_cycle(data: Buffer, offsets: memoryview, id0: int) -> Optional[int]:
+    """The index into ``offsets`` of a type on a by-value reference cycle, or None.
+
+    ``offsets`` must come from ``btf_index`` over the same ``data`` (see cdefs/btf.h).
+    """
+    n = len(offsets)
+    if n == 0:
+        return None
+    bad = _new("size_t *")
+    rc = lib.bpfobj_btf_find_cycle(_from_buffer(data), _from_buffer("__u32[]", offsets), n,
+                                   id0, _new("unsigned char[]", n), _new("__u32[]", n),
+                                   _new("__u32[]", n), bad)
+    return None if rc == 0 else int(bad[0])
+
+
+def map_file_readonly(path: str) -> Optional[tuple[Mapping, memoryview]]:
+    """A private read-only mapping of the whole file and a memoryview over it, or None when
+    the file cannot be mapped (then read it). No descriptor stays open.
+
+    The memoryview is valid while the Mapping is open: keep both, close the Mapping last.
+    """
+    addr = _new("void **")
+    size = _new("size_t *")
+    if lib.bpfobj_map_file_readonly(os.fsencode(path), addr, size) < 0:
+        return None
+    mapping = Mapping(addr[0], size[0])
+    return mapping, memoryview(ffi.buffer(addr[0], size[0])).toreadonly()

@@ -1,9 +1,8 @@
-"""BTF handles: BTF and BTFInfo (load raw BTF, open by descriptor or ID, info).
+"""BTF handles: BTF and BTFInfo (load raw BTF or a Spec, open by descriptor or ID, info,
+read the types back).
 
-Owns the BTF wrapper. Parsing BTF is out of scope for now: loading the raw
-bytes (BPF_BTF_LOAD) and reading what the kernel says about them is enough
-to hold, pass and inspect BTF objects. Imports ``_sys``, ``_types``,
-``_object`` and ``fd``.
+Owns the BTF wrapper. Imports ``_sys``, ``_types``, ``_object``, ``fd`` and the reader
+(``spec``) and writer (``marshal``) of this package.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ from bpfobj._internal import syscall as _sys
 from bpfobj._internal.fd import FD
 from bpfobj._object import BPFObject
 from bpfobj._types import ObjType
+from bpfobj.btf.spec import Spec, kernel_spec
 from bpfobj.errors import BPFError, Op, from_errno
 
 __all__ = ["BTF", "BTFInfo"]
@@ -54,8 +54,10 @@ class BTF(BPFObject):
         self.log = ""
 
     @classmethod
-    def load(cls, data: Buffer, log_level: int = 0) -> Self:
-        """Load raw BTF (BPF_BTF_LOAD). The new BTF owns the only descriptor.
+    def load(cls, data: Union[Spec, Buffer], log_level: int = 0) -> Self:
+        """Load raw BTF, or a Spec's marshalled types (BPF_BTF_LOAD).
+
+        The new BTF owns the only descriptor.
 
         With ``log_level`` > 0 the kernel's log of a successful load is kept in
         ``log``; on rejection the load is retried with a log either way.
@@ -64,7 +66,7 @@ class BTF(BPFObject):
             BTFLoadError: the kernel rejected the BTF (``.log`` holds its log).
             BPFPermissionError: needs root or CAP_BPF.
         """
-        raw = bytes(memoryview(data))
+        raw = data.marshal() if isinstance(data, Spec) else bytes(memoryview(data))
         if not raw:
             raise ValueError("BTF.load: no data")
         fd, log = _sys.btf_load(raw, log_level=log_level, obj="BTF")
@@ -75,6 +77,27 @@ class BTF(BPFObject):
     def info(self) -> BTFInfo:
         """What the kernel says about this BTF (BPF_OBJ_GET_INFO_BY_FD), name included."""
         return _btf_info(self._fd, self)
+
+    def raw(self) -> bytes:
+        """The raw BTF the kernel holds for this object (BPF_OBJ_GET_INFO_BY_FD, ``btf``).
+
+        For a module's BTF this is split BTF: its types and strings continue vmlinux's.
+        """
+        return _sys.btf_raw(self._fd, self)
+
+    def spec(self, base: Union[Spec, None] = None) -> Spec:
+        """The types of this BTF object, parsed (BPF_OBJ_GET_INFO_BY_FD, then Spec.from_bytes).
+
+        A module's kernel BTF is split BTF: its ids continue from vmlinux, whose types come
+        from ``base`` (default: ``btf.kernel_spec()``).
+
+        Raises:
+            ValueError: the kernel's bytes do not parse (a bug here or there).
+        """
+        info = self.info()
+        if base is None and info.kernel_btf and info.name != "vmlinux":
+            base = kernel_spec()
+        return Spec.from_bytes(self.raw(), base=base)
 
     def pin(self, path: Union[str, os.PathLike[str]]) -> None:
         """Pin the BTF at ``path`` (BPF_OBJ_PIN), where the kernel allows it.

@@ -40,10 +40,14 @@ from .link import Link
 from .netns import NetNsLinkInfo
 from .raw_tracepoint import RawTracepointLinkInfo
 from .tcx import TCXLinkInfo
+
+# The tracing families subclass Link, so they come after it.
+from .uprobe import Executable  # noqa: E402, I001
 from .xdp import XDPLinkInfo
 
 __all__ = [
     "CgroupLinkInfo",
+    "Executable",
     "IterLinkInfo",
     "KprobeMultiLinkInfo",
     "Link",

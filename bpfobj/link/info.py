@@ -71,6 +71,22 @@ class PerfEventLinkInfo:
     config: int
     event_type: int
 
+    @property
+    def kind(self) -> str:
+        """The kind as bpftool names it: uprobe, uretprobe, kprobe, kretprobe, tracepoint, event."""
+        return _PERF_KINDS.get(self.type, f"type {self.type}")
+
+    @property
+    def retprobe(self) -> bool:
+        """True for a uretprobe or kretprobe."""
+        return self.type in (consts.BPF_PERF_EVENT_URETPROBE, consts.BPF_PERF_EVENT_KRETPROBE)
+
+
+_PERF_KINDS = {consts.BPF_PERF_EVENT_UPROBE: "uprobe", consts.BPF_PERF_EVENT_URETPROBE: "uretprobe",
+               consts.BPF_PERF_EVENT_KPROBE: "kprobe", consts.BPF_PERF_EVENT_KRETPROBE: "kretprobe",
+               consts.BPF_PERF_EVENT_TRACEPOINT: "tracepoint",
+               consts.BPF_PERF_EVENT_EVENT: "event"}
+
 
 @dataclass(frozen=True, slots=True)
 class KprobeMultiLinkInfo:

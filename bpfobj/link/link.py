@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import errno as _errno
 from collections.abc import Mapping
-from typing import Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Union
 
 from typing_extensions import Self
 
@@ -28,6 +28,9 @@ from . import tcx as _tcx
 from . import xdp as _xdp
 from ._core import AttachTypeLike, Target
 from .info import LinkInfo, read_info
+
+if TYPE_CHECKING:
+    from .perf_event import PerfEventLink
 
 __all__ = ["Link"]
 
@@ -165,6 +168,30 @@ class Link(BPFObject):
                                opts=opts)
         raise TypeError(f"target_fd must be a descriptor or an ifindex, not "
                         f"{type(target_fd).__name__}")
+
+    @classmethod
+    def attach_tracepoint(cls, prog: Program, group: str, name: str,
+                          cookie: int = 0) -> PerfEventLink:
+        """Attach a TRACEPOINT program to trace event ``group/name`` (cilium's link.Tracepoint).
+
+        See ``bpfobj.link.tracepoint.attach_tracepoint``; the result owns the
+        bpf link and the perf event.
+        """
+        from .tracepoint import attach_tracepoint  # a cycle: the tracing links subclass Link
+
+        return attach_tracepoint(prog, group, name, cookie)
+
+    @classmethod
+    def attach_kprobe(cls, prog: Program, symbol: str, ret: bool = False, offset: int = 0,
+                      cookie: int = 0) -> PerfEventLink:
+        """Attach a KPROBE program to kernel function ``symbol`` (cilium's link.Kprobe).
+
+        See ``bpfobj.link.kprobe.attach_kprobe``; NotSupportedError on a
+        kernel without kprobes.
+        """
+        from .kprobe import attach_kprobe  # a cycle: the tracing links subclass Link
+
+        return attach_kprobe(prog, symbol, ret, offset, cookie)
 
     @classmethod
     def attach_raw_tracepoint(cls, prog: Program, name: str, cookie: int = 0) -> Self:
