@@ -699,7 +699,10 @@ def cmd_prog_load(args: argparse.Namespace, out: TextIO) -> int:
                     name = spec.maps[key].name if key.startswith(".") else key
                     targets.append((os.path.join(args.pinmaps, pin_name(name)), m))
             for path, obj in targets:
-                obj.pin(path)
+                # A second pin, through a fresh wrapper: pin() on an object that is
+                # already pinned (a PIN_BY_NAME map) would move its pin instead.
+                with type(obj).new_from_fd(obj.fd) as extra:
+                    extra.pin(path)
                 pinned.append(path)
     except ValueError as exc:
         _unpin(pinned)

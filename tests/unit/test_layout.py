@@ -41,9 +41,13 @@ def test_link_families_have_their_modules() -> None:
         assert hasattr(Link, f"attach_{family}")
     assert importlib.import_module("bpfobj.link.iter").IterLinkInfo is link.IterLinkInfo
     assert link.Link is Link and link.LinkInfo is LinkInfo and link.XDPLinkInfo is XDPLinkInfo
-    # Left for the tracing links (another branch): these module names stay free.
-    for reserved in ("tracepoint", "uprobe", "kprobe", "perf_event"):
-        assert not (PACKAGE / "link" / f"{reserved}.py").exists()
+    # The tracing families: each has its module; Link delegates to them.
+    from bpfobj.link import kprobe, perf_event, tracepoint, uprobe
+
+    assert callable(tracepoint.attach_tracepoint) and callable(kprobe.attach_kprobe)
+    assert issubclass(perf_event.PerfEventLink, Link)
+    assert link.Executable is uprobe.Executable
+    assert hasattr(Link, "attach_tracepoint") and hasattr(Link, "attach_kprobe")
 
 
 def test_function_level_imports_say_why() -> None:
