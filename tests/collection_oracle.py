@@ -43,9 +43,9 @@ def describe(prog_ids: dict[str, int], map_ids: dict[str, int]) -> dict[str, Any
     progs: dict[str, Any] = {}
     for name, prog_id in prog_ids.items():
         with Program.new_from_id(prog_id) as p:
-            i = p.info()
-        progs[name] = {"type": int(i.type), "name": i.name, "tag": i.tag,
-                       "btf": bool(i.btf_id), "xlated": _xlated(prog_id, names)}
+            pi = p.info()
+        progs[name] = {"type": int(pi.type), "name": pi.name, "tag": pi.tag,
+                       "btf": bool(pi.btf_id), "xlated": _xlated(prog_id, names)}
     return {"programs": progs, "maps": maps}
 
 

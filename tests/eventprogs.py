@@ -15,6 +15,7 @@ from typing import Optional
 
 from bpfobj import Map, MapSpec, MapType, Program, ProgramSpec, ProgramType, asm
 from bpfobj.asm import DW, R0, R1, R2, R3, R4, R5, R6, R7, R8, R10, W
+from bpfobj.asm.insn import Item
 
 #: The packet every test run gets. A socket filter sees it from byte 14 on,
 #: after the Ethernet header test_run pulls.
@@ -40,11 +41,11 @@ def var_size(i: int) -> int:
     return 1 + (i & (MAX_VAR - 1))
 
 
-def _numbered(counter: Map, buf: int, size: Optional[int]) -> list[asm.Item]:
+def _numbered(counter: Map, buf: int, size: Optional[int]) -> list[Item]:
     """Leave the record's number in R8 and build the record at fp+buf on the stack:
     number, then packet bytes (``size`` of them in all, or MAX_VAR for variable sizes)."""
     total = MAX_VAR if size is None else size
-    out: list[asm.Item] = [
+    out: list[Item] = [
         asm.mov_reg(R6, R1),
         asm.st_imm(W, R10, -4, 0),
         asm.ld_map_fd(R1, counter), asm.mov_reg(R2, R10), asm.add_imm(R2, -4),
@@ -62,19 +63,19 @@ def _numbered(counter: Map, buf: int, size: Optional[int]) -> list[asm.Item]:
     return out
 
 
-def _size_into(reg: asm.Register, size: Optional[int]) -> list[asm.Item]:
+def _size_into(reg: asm.Register, size: Optional[int]) -> list[Item]:
     if size is not None:
         return [asm.mov_imm(reg, size)]
     return [asm.mov_reg(reg, R8), asm.and_imm(reg, MAX_VAR - 1), asm.add_imm(reg, 1)]
 
 
-def _count_failure() -> list[asm.Item]:
+def _count_failure() -> list[Item]:
     # After an output helper: R0 < 0 means the kernel dropped the record.
     return [asm.jsge_imm(R0, 0, "out"), asm.mov_imm(R1, 1),
             asm.atomic_add(DW, R7, R1, 8), asm.label("out"), asm.mov_imm(R0, 2), asm.exit_()]
 
 
-def _load(insns: list[asm.Item], name: str) -> Program:
+def _load(insns: list[Item], name: str) -> Program:
     return Program.load(ProgramSpec(type=ProgramType.SOCKET_FILTER,
                                     instructions=asm.Instructions(insns), license="GPL",
                                     name=name))
@@ -97,7 +98,7 @@ def ring_reserve_discard_odd(ring: Map, counter: Map, size: int = 24, *,
     """bpf_ringbuf_reserve of ``size`` bytes: the number, then zeros (or, without
     ``zero``, what the ring held there); odd numbers are discarded
     (bpf_ringbuf_discard), even ones submitted, unless not ``discard_odd``."""
-    insns: list[asm.Item] = [
+    insns: list[Item] = [
         *_numbered(counter, -16, 8),
         asm.ld_map_fd(R1, ring), asm.mov_imm(R2, size), asm.mov_imm(R3, 0),
         asm.call("ringbuf_reserve"),

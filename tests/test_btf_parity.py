@@ -358,7 +358,7 @@ def test_loaded_btf_dump_by_id_equals_bpftool(bpftool: str,
 def _vmlinux_id() -> int:
     for b in bpfobj_btfs():
         if b.name == "vmlinux":
-            return b.id
+            return int(b.id)
     raise AssertionError("no vmlinux BTF object")
 
 

@@ -231,6 +231,7 @@ def test_struct_bitfield_enum_and_array_values_equal_bpftool(pinned_maps: str,
             "ptr": 0xFFFF888000000000})
         m.update(key, value)
         got = btf.decode(vt, m.lookup(key))
+        assert isinstance(got, dict)
         assert got["name"] == "hello" and got["col"] == "BIG" and got["bf"]["b"] == -16
         assert got["anon_i"] == 7 and got["un"]["u"] == 1 | 2 << 16
         assert btf.decode(kt, key) == {"a": 5, "b": -3, "c": (1 << 40) - 1, "e": "S2",

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bpfobj import leak, procfs
+from bpfobj import ObjType, leak, procfs
 from bpfobj.cli import main
 from bpfobj.errors import ProcessGoneError
 
@@ -75,7 +75,7 @@ def child() -> Iterator[Child]:
 def _bpftool_perf(bpftool: str, pid: int) -> list[dict[str, object]]:
     rows = json.loads(subprocess.run([bpftool, "-j", "perf", "show"], check=True,
                                      capture_output=True, text=True).stdout)
-    return sorted((r for r in rows if r["pid"] == pid), key=lambda r: int(r["fd"]))  # type: ignore[arg-type]
+    return sorted((r for r in rows if r["pid"] == pid), key=lambda r: int(r["fd"]))
 
 
 def test_perf_attachments_of_a_child(child: Child) -> None:
@@ -112,7 +112,7 @@ def test_cli_perf_json_equals_bpftool(child: Child, bpftool: str) -> None:
 
 def test_leak_report_has_attached_by_lines(child: Child, bpffs: str) -> None:
     report = leak.analyze(child.pid, bpffs=bpffs)
-    sure, _ = report.section(leak.ObjType.PROG)
+    sure, _ = report.section(ObjType.PROG)
     entry = next(e for e in sure if e.id == child.prog_id)
     perf_refs = [r for r in entry.referenced_by if isinstance(r, leak.PerfReference)]
     assert sorted((r.fd, r.description) for r in perf_refs) == sorted([

@@ -13,6 +13,7 @@ import pytest
 import bpfobj.link.perf_event as perf_event_mod
 from bpfobj import Link, LinkType, ProgramType
 from bpfobj._internal import tracefs
+from bpfobj._internal.fd import FD
 from bpfobj.cli import link_json
 from bpfobj.errors import BPFError, NotSupportedError, ObjectTypeError
 from bpfobj.link.perf_event import PerfEventLink
@@ -221,7 +222,7 @@ def test_cleanup_runs_once_when_the_last_clone_closes(counting) -> None:  # type
     _m, p = counting
     calls: list[int] = []
 
-    def open_event():  # type: ignore[no-untyped-def]
+    def open_event() -> FD:
         return _sys.perf_event_open(type=_sys.const("PERF_TYPE_TRACEPOINT"),
                                     config=tracefs.event_id("syscalls", "sys_enter_getpid"),
                                     sample_period=1, wakeup_events=1, pid=-1, cpu=0)
