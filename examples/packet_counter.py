@@ -47,7 +47,7 @@ def main(path: str) -> None:
         # a per-CPU map: one value per possible CPU
         counts = coll.maps["by_protocol"]
         for proto in (IPPROTO_TCP, IPPROTO_UDP):
-            per_cpu = counts.lookup(proto)
+            per_cpu = counts.lookup_percpu(proto)
             print(f"protocol {proto}: {sum(int.from_bytes(v, sys.byteorder) for v in per_cpu)}"
                   " packets")
 
