@@ -23,6 +23,7 @@ import gc
 import os
 import struct
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from typing import Any, Optional, TypeVar, Union, overload
 
@@ -233,7 +234,7 @@ class Spec:
     """
 
     __slots__ = ("_base", "_shift", "_id0", "_types", "_ids", "_data", "_offsets", "_strs",
-                 "_base_str_len", "_name_cache", "_keep", "__weakref__")
+                 "_base_str_len", "_name_cache", "_keep", "_lock", "__weakref__")
 
     def __init__(self, types: Iterable[Type] = (), base: Optional[Spec] = None) -> None:
         """Make a spec of ``types`` and every type they reference, in that order.
@@ -251,6 +252,8 @@ class Spec:
         self._strs = b""  # the string section, always bytes
         self._base_str_len = base._total_str_len() if base is not None else 0
         self._name_cache: Optional[dict[str, list[int]]] = None
+        # Decoding happens under this lock: two threads reading the same type get one object.
+        self._lock = threading.Lock()
         self._ids: dict[Type, int] = {}
         self._types: list[Optional[Type]] = []
         if base is None:
@@ -393,11 +396,12 @@ class Spec:
         during it find nothing and, as the heap grows, cost as much as the decoding itself
         (measured: vmlinux decodes in half the time without them).
         """
-        if hi - lo < 1024:
-            self._decode_records(lo, hi)
-            return
-        with gc_paused():
-            self._decode_records(lo, hi)
+        with self._lock:  # the records skip what another thread decoded meanwhile
+            if hi - lo < 1024:
+                self._decode_records(lo, hi)
+                return
+            with gc_paused():
+                self._decode_records(lo, hi)
 
     def _decode_records(self, lo: int, hi: int) -> None:  # noqa: C901 - one branch per kind
         """Decode the records of ids lo..hi-1 not decoded yet; references stay ids until
