@@ -98,8 +98,12 @@ def test_threads_reading_the_same_types_get_the_same_objects() -> None:
     seen: list[list[int]] = []
 
     def read() -> None:
-        seen.append([id(spec[i].members[0].type) if isinstance(spec[i], btf.Struct)
-                     else id(spec[i]) for i in range(1, 30_000, 7)])
+        ids = []
+        for i in range(1, 30_000, 7):
+            t = spec[i]
+            ids.append(id(t.members[0].type) if isinstance(t, btf.Struct) and t.members
+                       else id(t))
+        seen.append(ids)
 
     threads = [threading.Thread(target=read) for _ in range(4)]
     for t in threads:
