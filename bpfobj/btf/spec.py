@@ -459,7 +459,13 @@ class Spec:
             t: Any
             if kind in _REF_KINDS and size >= count:
                 raise bad_ref(size, "return type" if kind == _K_FUNC_PROTO else "type")
-            if kind == _K_INT:
+            # Most frequent kinds first (vmlinux: 44% FUNC, 23% FUNC_PROTO, 12% PTR).
+            if kind == _K_FUNC:
+                if vlen > 2:
+                    raise ValueError(f"BTF: type {type_id}: unknown func linkage {vlen}")
+                t = Func.__new__(Func)
+                t.name, t._type, t.linkage = name, size, _FUNC_LINKAGES[vlen]
+            elif kind == _K_INT:
                 enc = _U32.unpack_from(data, p)[0]
                 t = Int.__new__(Int)
                 t.name, t.size, t.encoding = name, size, _ENCODINGS[(enc >> 24) & 0x0F]
@@ -511,11 +517,6 @@ class Spec:
                     params.append(fp)
                 t = FuncProto.__new__(FuncProto)
                 t.name, t._return, t.params = name, size, params
-            elif kind == _K_FUNC:
-                if vlen > 2:
-                    raise ValueError(f"BTF: type {type_id}: unknown func linkage {vlen}")
-                t = Func.__new__(Func)
-                t.name, t._type, t.linkage = name, size, _FUNC_LINKAGES[vlen]
             elif kind == _K_ENUM or kind == _K_ENUM64:
                 newv = EnumValue.__new__
                 values: list[EnumValue] = []
