@@ -91,6 +91,28 @@ def test_type_by_name_decodes_little(tmp_path: Path) -> None:
     assert spec.type_id(first.type) > 0
 
 
+def test_threads_reading_the_same_types_get_the_same_objects() -> None:
+    import threading
+
+    spec = btf.Spec.from_file(VMLINUX)
+    seen: list[list[int]] = []
+
+    def read() -> None:
+        ids = []
+        for i in range(1, 30_000, 7):
+            t = spec[i]
+            ids.append(id(t.members[0].type) if isinstance(t, btf.Struct) and t.members
+                       else id(t))
+        seen.append(ids)
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(seen) == 4 and all(s == seen[0] for s in seen)
+
+
 def test_names() -> None:
     spec = btf.kernel_spec()
     pid_t = spec.types_by_name("pid_t")

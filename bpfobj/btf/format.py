@@ -1,6 +1,7 @@
 """BTF as a C header: ``format_c`` (what ``bpftool btf dump ... format c`` prints).
 
-Owns the C formatter. Imports only ``bpfobj.btf.types`` (pure Python).
+Owns the C formatter. Imports ``bpfobj.btf.types`` (pure Python), and ``gc_paused`` of
+``bpfobj.btf.spec`` when it runs.
 
 The header is ordered so that every type is complete where it is used by value:
 named structs and unions reached only through a pointer get a forward declaration,
@@ -208,8 +209,11 @@ class CFormatter:
             ValueError: see the class docstring; also for anonymous types nested deeper
                 than Python's recursion allows (C code never nests them so).
         """
+        from .spec import gc_paused  # at call time: spec imports this module lazily too
+
         try:
-            return self._format()
+            with gc_paused():  # everything built here is kept until the end
+                return self._format()
         except RecursionError:
             raise ValueError("BTF: anonymous types nested too deep to write as C") from None
 
