@@ -142,7 +142,7 @@ def test_self_reference_identity_and_equality() -> None:
     assert again == spec
     assert again.type_by_name("node", btf.Struct) is not node
     read = again.type_by_name("node", btf.Struct)
-    assert read.members[3].type.target is read  # type: ignore[attr-defined]
+    assert read.members[3].type.target is read
     read.members[1].offset = 40
     assert again != spec
 
@@ -241,7 +241,7 @@ def test_kernel_spec_module_from_a_btf_dir(tmp_path: Path) -> None:
     assert mod.base is base_copy
     s = mod.type_by_name("bpfobj_test_mod", btf.Struct)
     assert mod.type_id(s) == len(base_copy)
-    assert s.members[0].type.target is base_copy.type_by_name(  # type: ignore[attr-defined]
+    assert s.members[0].type.target is base_copy.type_by_name(
         "task_struct", btf.Struct)
     with pytest.raises(FileNotFoundError):
         btf.kernel_spec("no_such_module", btf_dir=str(tmp_path))
