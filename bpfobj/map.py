@@ -232,6 +232,12 @@ class MapBatch(Sequence[tuple[bytes, Value]]):
 _map_lookup = _sys.map_lookup
 _map_update = _sys.map_update
 _map_delete = _sys.map_delete
+_lookup_small = _sys.slot_map_lookup_small
+_small_error = _sys.small_error
+_update_fast = _sys.slot_map_update
+_delete_fast = _sys.slot_map_delete
+_elem_error = _sys.elem_error
+_SMALL_FAIL = _sys.SMALL_FAIL
 
 
 class Map(BPFObject):
@@ -245,7 +251,7 @@ class Map(BPFObject):
 
     __slots__ = (
         "_type", "_name", "_key_size", "_value_size", "_max_entries", "_flags",
-        "_ncpu", "_vbuf_size", "_info", "_pool",
+        "_ncpu", "_vbuf_size", "_info", "_pool", "_small",
     )
     _KIND = ObjType.MAP
     # Declared for the type checker; the storage is the slots above.
@@ -259,6 +265,7 @@ class Map(BPFObject):
     _vbuf_size: int
     _info: Optional[tuple[bytes, MapInfo]]  # the last info(): the kernel's bytes, the MapInfo
     _pool: _sys.ValuePool  # lookup buffers of _vbuf_size bytes
+    _small: int  # the value size when lookups take the small-value C call, else 0
 
     def _init_from_fd(self, fd: FD) -> None:
         d = _sys.map_info(fd, f"fd {fd.raw}", fdinfo=False)
@@ -279,6 +286,8 @@ class Map(BPFObject):
             self._ncpu = 0
             self._vbuf_size = self._value_size
         self._pool = _sys.value_pool(self._vbuf_size)
+        vs = self._value_size
+        self._small = vs if _sys.SMALL_VALUES and not self._ncpu and 0 < vs <= 8 else 0
 
     # -- constructors --------------------------------------------------------------
 
@@ -357,6 +366,7 @@ class Map(BPFObject):
         other._pinned = self._pinned
         other._info = self._info
         other._pool = self._pool
+        other._small = self._small
         return other
 
     # -- properties --------------------------------------------------------------------
@@ -498,6 +508,19 @@ class Map(BPFObject):
             KeyNotFoundError: the key is absent (also a KeyError).
             ValueError: the key has the wrong size.
         """
+        vs = self._small
+        if vs and type(key) is bytes and len(key) == self._key_size:
+            # Values of at most 8 bytes: one C call, the value in its result.
+            v = _lookup_small(self._fd._slot, key, vs, flags)
+            if v != _SMALL_FAIL:
+                return v.to_bytes(vs, "little")
+            rc = _small_error()
+            if rc:
+                exc = _elem_error(rc, Op.MAP_LOOKUP, self)
+                if isinstance(exc, KeyNotFoundError):
+                    raise self._empty(exc) from None
+                raise exc
+            return v.to_bytes(vs, "little")
         k = key if type(key) is bytes and len(key) == self._key_size else self._key(key)
         try:
             raw = _map_lookup(self._fd, k, self._pool, self._vbuf_size, flags, self)
@@ -565,6 +588,14 @@ class Map(BPFObject):
             BPFPermissionError: the map is frozen or the descriptor is read-only.
             BPFError: the map is full (E2BIG).
         """
+        if (type(key) is bytes and len(key) == self._key_size and type(value) is bytes
+                and len(value) == self._value_size and not self._ncpu):
+            # The common case: one C call, no frame in between.
+            rc = _update_fast(self._fd._slot, key, value,
+                              flags if type(flags) is int else int(flags))
+            if rc:
+                raise _elem_error(rc, Op.MAP_UPDATE, self)
+            return
         k = key if type(key) is bytes and len(key) == self._key_size else self._key(key)
         if type(value) is not bytes or len(value) != self._value_size or self._ncpu:
             if isinstance(value, BPFObject):
@@ -604,8 +635,12 @@ class Map(BPFObject):
 
     def delete(self, key: KeyLike) -> None:
         """Remove ``key`` (BPF_MAP_DELETE_ELEM). KeyNotFoundError when absent."""
-        k = key if type(key) is bytes and len(key) == self._key_size else self._key(key)
-        _map_delete(self._fd, k, self)
+        if type(key) is bytes and len(key) == self._key_size:
+            rc = _delete_fast(self._fd._slot, key)
+            if rc:
+                raise _elem_error(rc, Op.MAP_DELETE, self)
+            return
+        _map_delete(self._fd, self._key(key), self)
 
     def lookup_and_delete(self, key: Optional[KeyLike] = None) -> bytes:
         """Remove ``key`` and return its value (BPF_MAP_LOOKUP_AND_DELETE_ELEM).

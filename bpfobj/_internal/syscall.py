@@ -26,6 +26,7 @@ import errno as _errno
 import os
 import signal
 import struct
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any, Optional
 
@@ -281,6 +282,24 @@ def map_delete(fd: FD, key: bytes, obj: object) -> None:
     rc: int = _slot_elem(fd._slot, _DELETE, key, NULL, 0)
     if rc < 0:
         raise _fail(rc, Op.MAP_DELETE, obj)
+
+
+# The element fast paths, which Map calls with no Python frame of ours in
+# between: one C call each that enters the slot (``fd._slot``), makes the
+# syscall and leaves. They take ints and bytes of the map's sizes (the caller
+# checks them) and return ints: 0, or a negative code for ``elem_error``. A
+# small lookup returns a value of at most 8 bytes as an int of its bytes in
+# memory order (to_bytes(size, "little") on a little-endian host, which
+# SMALL_VALUES says); SMALL_FAIL with a nonzero ``small_error()`` (this
+# thread's code) is a failure. No buffer is shared: the value comes back in
+# the result, the code in a per-thread variable.
+SMALL_VALUES: bool = sys.byteorder == "little"
+SMALL_FAIL: int = lib.BPFOBJ_SMALL_FAIL
+slot_map_lookup_small: Callable[[int, bytes, int, int], int] = lib.bpfobj_slot_map_lookup_small
+small_error: Callable[[], int] = lib.bpfobj_small_error
+slot_map_update: Callable[[int, bytes, bytes, int], int] = lib.bpfobj_slot_map_update
+slot_map_delete: Callable[[int, bytes], int] = lib.bpfobj_slot_map_delete
+elem_error = _fail
 
 
 # Value buffers for lookups, by size: (C view, memoryview) of one bytearray.
