@@ -538,7 +538,9 @@ _MAP_INFO_ALL = _MAP_INFO_SIZE + 16
 _MAP_INFO_STRUCT = struct.Struct(
     _struct_of("struct bpf_map_info", MAP_INFO_ORDER[:-2]).format
     + f"{_MAP_INFO_SIZE - _struct_of('struct bpf_map_info', MAP_INFO_ORDER[:-2]).size}x" + "qq")
-_info_pool: list[tuple[Any, Any, Any]] = []
+# (C view keeping the bytearray alive, info pointer, fdinfo pointer, memoryview):
+# memoryview.tobytes() copies out for a third of ffi.unpack's cost, as for lookups.
+_info_pool: list[tuple[Any, Any, Any, memoryview]] = []
 _memmove = ffi.memmove
 _cast = ffi.cast
 
@@ -551,19 +553,21 @@ def map_info_bytes(fd: FD, obj: object, fdinfo: bool = True) -> bytes:
     ``fdinfo=False`` skips the fdinfo read (frozen then reads False, memlock -1).
     """
     try:
-        buf, info, extra = _info_pool.pop()
+        entry = _info_pool.pop()
     except IndexError:
-        buf = _new("char[]", _MAP_INFO_ALL)
-        info = _cast("struct bpf_map_info *", buf)
-        extra = _cast("long long *", buf + _MAP_INFO_SIZE)
+        data = bytearray(_MAP_INFO_ALL)
+        buf = _from_buffer(data)
+        entry = (buf, _cast("struct bpf_map_info *", buf),
+                 _cast("long long *", buf + _MAP_INFO_SIZE), memoryview(data))
+    extra = entry[2]
     if not fdinfo:
         extra[0] = extra[1] = -1
-    rc: int = _slot_map_info(fd._slot, info, extra if fdinfo else NULL)
+    rc: int = _slot_map_info(fd._slot, entry[1], extra if fdinfo else NULL)
     if rc < 0:
-        _info_pool.append((buf, info, extra))
+        _info_pool.append(entry)
         raise _fail(rc, Op.OBJ_GET_INFO, obj)
-    out: bytes = _unpack(buf, _MAP_INFO_ALL)
-    _info_pool.append((buf, info, extra))
+    out: bytes = entry[3].tobytes()
+    _info_pool.append(entry)
     return out
 
 
