@@ -508,10 +508,11 @@ class Map(BPFObject):
             KeyNotFoundError: the key is absent (also a KeyError).
             ValueError: the key has the wrong size.
         """
+        k = key if type(key) is bytes and len(key) == self._key_size else self._key(key)
         vs = self._small
-        if vs and type(key) is bytes and len(key) == self._key_size:
+        if vs and k is not None:
             # Values of at most 8 bytes: one C call, the value in its result.
-            v = _lookup_small(self._fd._slot, key, vs, flags)
+            v = _lookup_small(self._fd._slot, k, vs, flags)
             if v != _SMALL_FAIL:
                 return v.to_bytes(vs, "little")
             rc = _small_error()
@@ -521,7 +522,6 @@ class Map(BPFObject):
                     raise self._empty(exc) from None
                 raise exc
             return v.to_bytes(vs, "little")
-        k = key if type(key) is bytes and len(key) == self._key_size else self._key(key)
         try:
             raw = _map_lookup(self._fd, k, self._pool, self._vbuf_size, flags, self)
         except KeyNotFoundError as exc:
@@ -607,8 +607,14 @@ class Map(BPFObject):
                     raise ValueError(f"{self!r}: the socket is closed")
                 value = raw.to_bytes(self._value_size, _BYTEORDER)
             value = self._value(value)
-        _map_update(self._fd, k, value,  # type: ignore[arg-type]
-                    flags if type(flags) is int else int(flags), self)
+        flags = flags if type(flags) is int else int(flags)
+        if k is None:  # QUEUE and STACK: push (a NULL key)
+            _map_update(self._fd, k, value, flags, self)  # type: ignore[arg-type]
+            return
+        # The sizes are checked above (value: bytes of the map's size by now).
+        rc = _update_fast(self._fd._slot, k, value, flags)  # type: ignore[arg-type]
+        if rc:
+            raise _elem_error(rc, Op.MAP_UPDATE, self)
 
     def update_percpu(self, key: KeyLike, values: Iterable[ValueLike],
                       flags: int = UpdateFlags.ANY) -> None:
