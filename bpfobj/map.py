@@ -243,6 +243,12 @@ class MapBatch(Sequence[tuple[bytes, Value]]):
 _map_lookup = _sys.map_lookup
 _map_update = _sys.map_update
 _map_delete = _sys.map_delete
+_lookup_small = _sys.slot_map_lookup_small
+_small_error = _sys.small_error
+_update_fast = _sys.slot_map_update
+_delete_fast = _sys.slot_map_delete
+_elem_error = _sys.elem_error
+_SMALL_FAIL = _sys.SMALL_FAIL
 
 
 class Map(BPFObject):
@@ -256,7 +262,7 @@ class Map(BPFObject):
 
     __slots__ = (
         "_type", "_name", "_key_size", "_value_size", "_max_entries", "_flags",
-        "_ncpu", "_vbuf_size", "_info", "_pool", "_btf_types",
+        "_ncpu", "_vbuf_size", "_info", "_pool", "_small", "_btf_types",
     )
     _KIND = ObjType.MAP
     # Declared for the type checker; the storage is the slots above.
@@ -271,6 +277,7 @@ class Map(BPFObject):
     _info: Optional[tuple[bytes, MapInfo]]  # the last info(): the kernel's bytes, the MapInfo
     _pool: _sys.ValuePool  # lookup buffers of _vbuf_size bytes
     _btf_types: Optional[tuple[Optional[BTFType], Optional[BTFType]]]  # key, value; read once
+    _small: int  # the value size when lookups take the small-value C call, else 0
 
     def _init_from_fd(self, fd: FD) -> None:
         d = _sys.map_info(fd, f"fd {fd.raw}", fdinfo=False)
@@ -292,6 +299,8 @@ class Map(BPFObject):
             self._ncpu = 0
             self._vbuf_size = self._value_size
         self._pool = _sys.value_pool(self._vbuf_size)
+        vs = self._value_size
+        self._small = vs if _sys.SMALL_VALUES and not self._ncpu and 0 < vs <= 8 else 0
 
     # -- constructors --------------------------------------------------------------
 
@@ -377,6 +386,7 @@ class Map(BPFObject):
         other._info = self._info
         other._pool = self._pool
         other._btf_types = self._btf_types
+        other._small = self._small
         return other
 
     # -- properties --------------------------------------------------------------------
@@ -549,6 +559,19 @@ class Map(BPFObject):
             ValueError: the key has the wrong size.
         """
         k = key if type(key) is bytes and len(key) == self._key_size else self._key(key)
+        vs = self._small
+        if vs and k is not None:
+            # Values of at most 8 bytes: one C call, the value in its result.
+            v = _lookup_small(self._fd._slot, k, vs, flags)
+            if v != _SMALL_FAIL:
+                return v.to_bytes(vs, "little")
+            rc = _small_error()
+            if rc:
+                exc = _elem_error(rc, Op.MAP_LOOKUP, self)
+                if isinstance(exc, KeyNotFoundError):
+                    raise self._empty(exc) from None
+                raise exc
+            return v.to_bytes(vs, "little")
         try:
             raw = _map_lookup(self._fd, k, self._pool, self._vbuf_size, flags, self)
         except KeyNotFoundError as exc:
@@ -615,6 +638,14 @@ class Map(BPFObject):
             BPFPermissionError: the map is frozen or the descriptor is read-only.
             BPFError: the map is full (E2BIG).
         """
+        if (type(key) is bytes and len(key) == self._key_size and type(value) is bytes
+                and len(value) == self._value_size and not self._ncpu):
+            # The common case: one C call, no frame in between.
+            rc = _update_fast(self._fd._slot, key, value,
+                              flags if type(flags) is int else int(flags))
+            if rc:
+                raise _elem_error(rc, Op.MAP_UPDATE, self)
+            return
         k = key if type(key) is bytes and len(key) == self._key_size else self._key(key)
         if type(value) is not bytes or len(value) != self._value_size or self._ncpu:
             if isinstance(value, BPFObject):
@@ -626,8 +657,14 @@ class Map(BPFObject):
                     raise ValueError(f"{self!r}: the socket is closed")
                 value = raw.to_bytes(self._value_size, _BYTEORDER)
             value = self._value(value)
-        _map_update(self._fd, k, value,  # type: ignore[arg-type]
-                    flags if type(flags) is int else int(flags), self)
+        flags = flags if type(flags) is int else int(flags)
+        if k is None:  # QUEUE and STACK: push (a NULL key)
+            _map_update(self._fd, k, value, flags, self)  # type: ignore[arg-type]
+            return
+        # The sizes are checked above (value: bytes of the map's size by now).
+        rc = _update_fast(self._fd._slot, k, value, flags)  # type: ignore[arg-type]
+        if rc:
+            raise _elem_error(rc, Op.MAP_UPDATE, self)
 
     def update_percpu(self, key: KeyLike, values: Iterable[ValueLike],
                       flags: int = UpdateFlags.ANY) -> None:
@@ -654,8 +691,12 @@ class Map(BPFObject):
 
     def delete(self, key: KeyLike) -> None:
         """Remove ``key`` (BPF_MAP_DELETE_ELEM). KeyNotFoundError when absent."""
-        k = key if type(key) is bytes and len(key) == self._key_size else self._key(key)
-        _map_delete(self._fd, k, self)
+        if type(key) is bytes and len(key) == self._key_size:
+            rc = _delete_fast(self._fd._slot, key)
+            if rc:
+                raise _elem_error(rc, Op.MAP_DELETE, self)
+            return
+        _map_delete(self._fd, self._key(key), self)
 
     def lookup_and_delete(self, key: Optional[KeyLike] = None) -> bytes:
         """Remove ``key`` and return its value (BPF_MAP_LOOKUP_AND_DELETE_ELEM).

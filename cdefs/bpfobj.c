@@ -300,6 +300,42 @@ int bpfobj_slot_map_elem(int slot, int cmd, const char *key, char *value, __u64 
     return r;
 }
 
+#define BPFOBJ_SMALL_FAIL 0xffffffffffffffffULL
+/* Per thread: the GIL is released during the call, and the code must reach
+ * the thread that made it, whatever other threads do meanwhile. */
+static __thread int bpfobj_small_err;
+
+unsigned long long bpfobj_slot_map_lookup_small(int slot, const char *key, __u32 size,
+                                                __u64 flags)
+{
+    union {
+        unsigned long long v;
+        char b[8];
+    } value = {0};
+    int r = size > sizeof(value) ? -E2BIG
+                                 : bpfobj_slot_map_elem(slot, BPF_MAP_LOOKUP_ELEM, key,
+                                                        value.b, flags);
+    if (r < 0) {
+        bpfobj_small_err = r;
+        return BPFOBJ_SMALL_FAIL;
+    }
+    if (value.v == BPFOBJ_SMALL_FAIL)
+        bpfobj_small_err = 0;
+    return value.v;
+}
+
+int bpfobj_small_error(void) { return bpfobj_small_err; }
+
+int bpfobj_slot_map_update(int slot, const char *key, const char *value, __u64 flags)
+{
+    return bpfobj_slot_map_elem(slot, BPF_MAP_UPDATE_ELEM, key, (char *)value, flags);
+}
+
+int bpfobj_slot_map_delete(int slot, const char *key)
+{
+    return bpfobj_slot_map_elem(slot, BPF_MAP_DELETE_ELEM, key, NULL, 0);
+}
+
 int bpfobj_slot_map_next_keys(int slot, const char *key, char *out, __u32 key_size,
                               __u32 max, __u32 *n)
 {

@@ -72,6 +72,19 @@ void bpfobj_set_close_guard(int on);
 
 /* The hot calls, each one C call: enter, system call(s), leave. */
 int bpfobj_slot_map_elem(int slot, int cmd, const char *key, char *value, __u64 flags);
+/* The same calls with the command bound, for the element fast paths (one
+ * C call from Python, no pointer cdata): a lookup of a value of at most 8
+ * bytes returns it in the result, its bytes in memory order, zero-padded
+ * (size is the map's value size: more than 8 fails with -E2BIG before the
+ * kernel is called). On failure it returns BPFOBJ_SMALL_FAIL and this
+ * thread's bpfobj_small_error() is the negative code (BPFOBJ_ECLOSED or
+ * -errno); a value that reads BPFOBJ_SMALL_FAIL leaves that 0. */
+#define BPFOBJ_SMALL_FAIL ...
+unsigned long long bpfobj_slot_map_lookup_small(int slot, const char *key, __u32 size,
+                                                __u64 flags);
+int bpfobj_small_error(void);
+int bpfobj_slot_map_update(int slot, const char *key, const char *value, __u64 flags);
+int bpfobj_slot_map_delete(int slot, const char *key);
 /* BPF_MAP_GET_NEXT_KEY up to max times from key (NULL: the first), writing the
  * keys back to back into out; *n is how many. 0, or -errno (-ENOENT: the map
  * ended after *n keys). */

@@ -463,6 +463,77 @@ def test_update_flags(hmap: Map) -> None:
     assert hmap.lookup(1) == v(4) and hmap.lookup(2) == v(5)
 
 
+@pytest.mark.parametrize("vs", [1, 3, 7, 8, 9, 16])
+def test_bytes_fast_paths_match_the_converting_ones(vs: int) -> None:
+    # bytes keys and values of the map's sizes take one C call each (values of
+    # at most 8 bytes come back in the call's result); ints take the converting
+    # path. Both must give the same bytes and the same errors, for every value
+    # size around the 8-byte limit and for a value whose bytes are all 0xff
+    # (the small lookup's failure marker: a value, not an error).
+    with Map.create(spec(vs=vs, n=4)) as m:
+        for val in (bytes(vs), b"\xff" * vs, bytes(range(1, vs + 1))):
+            m.update(k(1), val)
+            assert m.lookup(k(1)) == val == m.lookup(1) == m[k(1)]
+            assert type(m.lookup(k(1))) is bytes
+        with pytest.raises(KeyNotFoundError, match=r"map lookup Hash\(counts\)#\d+: key not found"):
+            m.lookup(k(2))
+        assert m.lookup(k(1)) == bytes(range(1, vs + 1))  # no stale error code
+        m.update(k(1), b"\xff" * vs)
+        with pytest.raises(KeyNotFoundError):
+            m.lookup(k(2))
+        assert m.lookup(k(1)) == b"\xff" * vs  # the marker value after a failure: still a value
+        with pytest.raises(KeyExistsError, match="map update.*key exists"):
+            m.update(k(1), bytes(vs), UpdateFlags.NOEXIST)
+        with pytest.raises(KeyNotFoundError, match="map update.*key not found"):
+            m.update(k(3), bytes(vs), UpdateFlags.EXIST)
+        with pytest.raises(ValueError, match="key is 3 bytes"):
+            m.lookup(b"abc")
+        with pytest.raises(ValueError, match=f"value is {vs + 1} bytes"):
+            m.update(k(1), bytes(vs + 1))
+        m.delete(k(1))
+        with pytest.raises(KeyNotFoundError, match=r"map delete Hash\(counts\)#\d+: key not found"):
+            m.delete(k(1))
+        m.close()
+        for call in (lambda: m.lookup(k(1)), lambda: m.update(k(1), bytes(vs)),
+                     lambda: m.delete(k(1))):
+            with pytest.raises(ClosedError):
+                call()
+
+
+def test_small_lookup_error_code_is_per_thread() -> None:
+    # The small lookup leaves its error code in a per-thread variable while the
+    # GIL is released: a thread that fails must never make another thread's
+    # all-0xff value read as a failure, nor a success hide its own failure.
+    import threading
+
+    with Map.create(spec(n=4)) as m:
+        m.update(k(1), b"\xff" * 8)
+        bad: list[str] = []
+
+        def hits() -> None:
+            for _ in range(2000):
+                try:
+                    if m.lookup(k(1)) != b"\xff" * 8:
+                        bad.append("value")
+                except KeyNotFoundError as exc:
+                    bad.append(f"another thread's error: {exc}")
+
+        def misses() -> None:
+            for _ in range(2000):
+                try:
+                    m.lookup(k(2))
+                    bad.append("no error")
+                except KeyNotFoundError:
+                    pass
+
+        threads = [threading.Thread(target=f) for f in (hits, misses, hits, misses)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not bad, bad[:3]
+
+
 def test_hash_full() -> None:
     with Map.create(spec(n=2)) as m:
         m.update(1, 1)

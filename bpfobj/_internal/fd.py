@@ -51,11 +51,11 @@ class FD:
     def __init__(self, raw: int) -> None:
         # Private: use adopt() or dup(). ``raw`` must already be >= 1 and cloexec;
         # it is ours from here on (closed if no slot can be had).
-        slot = _slot_new(raw)
+        # _slot first: __del__ reads it, also when this fails (then it is < 0).
+        self._slot = slot = _slot_new(raw)
         if slot < 0:
             _close(raw)
             raise MemoryError("bpfobj: no slot for a descriptor")
-        self._slot = slot
         self._raw = raw
 
     # -- construction ---------------------------------------------------------
@@ -187,11 +187,11 @@ class FD:
         # A finalizer for the forgotten. __del__ rather than weakref.finalize:
         # it costs nothing at creation, which matters for clone()+close().
         # Nothing can use the slot any more: close what is still open, free the slot.
-        slot = getattr(self, "_slot", -1)
-        if slot < 0:
-            return
+        # Every constructor sets _slot first (a failed one: < 0); the try also
+        # covers an FD made some other way without one (AttributeError).
         try:
-            if _slot_release(slot) > 0:
+            slot = self._slot
+            if slot >= 0 and _slot_release(slot) > 0:
                 warnings.warn(f"bpfobj: unclosed descriptor {self._raw}", ResourceWarning,
                               stacklevel=1)
         except Exception:  # interpreter shutdown: the module's globals may be gone

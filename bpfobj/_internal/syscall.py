@@ -26,6 +26,7 @@ import errno as _errno
 import os
 import signal
 import struct
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any, Optional
 
@@ -284,6 +285,24 @@ def map_delete(fd: FD, key: bytes, obj: object) -> None:
         raise _fail(rc, Op.MAP_DELETE, obj)
 
 
+# The element fast paths, which Map calls with no Python frame of ours in
+# between: one C call each that enters the slot (``fd._slot``), makes the
+# syscall and leaves. They take ints and bytes of the map's sizes (the caller
+# checks them) and return ints: 0, or a negative code for ``elem_error``. A
+# small lookup returns a value of at most 8 bytes as an int of its bytes in
+# memory order (to_bytes(size, "little") on a little-endian host, which
+# SMALL_VALUES says); SMALL_FAIL with a nonzero ``small_error()`` (this
+# thread's code) is a failure. No buffer is shared: the value comes back in
+# the result, the code in a per-thread variable.
+SMALL_VALUES: bool = sys.byteorder == "little"
+SMALL_FAIL: int = lib.BPFOBJ_SMALL_FAIL
+slot_map_lookup_small: Callable[[int, bytes, int, int], int] = lib.bpfobj_slot_map_lookup_small
+small_error: Callable[[], int] = lib.bpfobj_small_error
+slot_map_update: Callable[[int, bytes, bytes, int], int] = lib.bpfobj_slot_map_update
+slot_map_delete: Callable[[int, bytes], int] = lib.bpfobj_slot_map_delete
+elem_error = _fail
+
+
 # Value buffers for lookups, by size: (C view, memoryview) of one bytearray.
 # A call pops one (or makes one) and puts it back when done: list.pop/append
 # are atomic under the GIL, so two threads never write into the same buffer,
@@ -520,7 +539,9 @@ _MAP_INFO_ALL = _MAP_INFO_SIZE + 16
 _MAP_INFO_STRUCT = struct.Struct(
     _struct_of("struct bpf_map_info", MAP_INFO_ORDER[:-2]).format
     + f"{_MAP_INFO_SIZE - _struct_of('struct bpf_map_info', MAP_INFO_ORDER[:-2]).size}x" + "qq")
-_info_pool: list[tuple[Any, Any, Any]] = []
+# (C view keeping the bytearray alive, info pointer, fdinfo pointer, memoryview):
+# memoryview.tobytes() copies out for a third of ffi.unpack's cost, as for lookups.
+_info_pool: list[tuple[Any, Any, Any, memoryview]] = []
 _memmove = ffi.memmove
 _cast = ffi.cast
 
@@ -533,19 +554,21 @@ def map_info_bytes(fd: FD, obj: object, fdinfo: bool = True) -> bytes:
     ``fdinfo=False`` skips the fdinfo read (frozen then reads False, memlock -1).
     """
     try:
-        buf, info, extra = _info_pool.pop()
+        entry = _info_pool.pop()
     except IndexError:
-        buf = _new("char[]", _MAP_INFO_ALL)
-        info = _cast("struct bpf_map_info *", buf)
-        extra = _cast("long long *", buf + _MAP_INFO_SIZE)
+        data = bytearray(_MAP_INFO_ALL)
+        buf = _from_buffer(data)
+        entry = (buf, _cast("struct bpf_map_info *", buf),
+                 _cast("long long *", buf + _MAP_INFO_SIZE), memoryview(data))
+    extra = entry[2]
     if not fdinfo:
         extra[0] = extra[1] = -1
-    rc: int = _slot_map_info(fd._slot, info, extra if fdinfo else NULL)
+    rc: int = _slot_map_info(fd._slot, entry[1], extra if fdinfo else NULL)
     if rc < 0:
-        _info_pool.append((buf, info, extra))
+        _info_pool.append(entry)
         raise _fail(rc, Op.OBJ_GET_INFO, obj)
-    out: bytes = _unpack(buf, _MAP_INFO_ALL)
-    _info_pool.append((buf, info, extra))
+    out: bytes = entry[3].tobytes()
+    _info_pool.append(entry)
     return out
 
 
