@@ -11,7 +11,11 @@ is the hypothesis version that CI runs).
 
 from __future__ import annotations
 
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks._common import fuzz_main  # noqa: E402
 
 
 def target_decode(data: bytes) -> None:
@@ -103,31 +107,7 @@ MODULES = {"decode": "bpfobj.asm", "fdinfo": "bpfobj.procfs", "mountinfo": "bpfo
 
 
 def main() -> int:
-    try:
-        import atheris
-    except ImportError:
-        print("atheris is not installed (pip install atheris); nothing to do")
-        return 0
-    args = [a for a in sys.argv[1:] if not a.startswith("-")]
-    flags = [a for a in sys.argv[1:] if a.startswith("-")] or ["-runs=200000"]
-    names = list(TARGETS) if not args or args[0] == "all" else args
-    if len(names) > 1:
-        # atheris.Fuzz() ends the process when its runs are done: one child per target.
-        import subprocess
-
-        for name in names:
-            rc = subprocess.call([sys.executable, __file__, name, *flags])
-            if rc:
-                return rc
-        return 0
-    import importlib
-
-    # libFuzzer prints "Done N runs in S second(s)" at the end, or the crashing input.
-    atheris.Setup([sys.argv[0], *flags], TARGETS[names[0]])
-    with atheris.instrument_imports():
-        importlib.import_module(MODULES[names[0]])
-    atheris.Fuzz()
-    return 0
+    return fuzz_main(TARGETS, MODULES, default="all", runs=200_000)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(HERE))
 
+from benchmarks._common import fuzz_main  # noqa: E402
 from bpfobj import btf  # noqa: E402
 from bpfobj.btf.codec import _codec  # noqa: E402
 
@@ -75,23 +76,17 @@ def target_values(data: bytes) -> None:
 TARGETS = {"format": target_format, "values": target_values}
 
 
-def main() -> int:
-    try:
-        import atheris
-    except ImportError:
-        print("atheris is not installed (pip install atheris); nothing to do")
-        return 0
-    args = [a for a in sys.argv[1:] if not a.startswith("-")]
-    flags = [a for a in sys.argv[1:] if a.startswith("-")] or ["-runs=100000"]
-    name = args[0] if args else "format"
+def _corpus(name: str) -> str:
     corpus = os.path.join(HERE, "out", f"corpus-btf-{name}")
     os.makedirs(corpus, exist_ok=True)
     with open(os.path.join(corpus, "seed"), "wb") as f:
         f.write(SEED if name == "format" else bytes([0]) + bytes(btf.sizeof(VALUE_TYPES[0])))
-    atheris.Setup([sys.argv[0], *flags, corpus], TARGETS[name])
-    atheris.instrument_all()  # bpfobj.btf is imported already: instrument what is loaded
-    atheris.Fuzz()
-    return 0
+    return corpus
+
+
+def main() -> int:
+    # bpfobj.btf is imported already: fuzz_main instruments what is loaded.
+    return fuzz_main(TARGETS, {}, default="format", runs=100_000, corpus=_corpus)
 
 
 if __name__ == "__main__":

@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from typing import Any
+
+from benchmarks._common import fuzz_main, seed_corpus  # noqa: E402
 
 _STATE: dict[str, Any] = {}
 
@@ -91,28 +94,8 @@ MODULES = {"core": "bpfobj.btf.core", "kconfig": "bpfobj._internal.kconfig"}
 
 
 def main() -> int:
-    try:
-        import atheris
-    except ImportError:
-        print("atheris is not installed (pip install atheris); nothing to do")
-        return 0
-    args = [a for a in sys.argv[1:] if not a.startswith("-")]
-    flags = [a for a in sys.argv[1:] if a.startswith("-")] or ["-runs=20000"]
-    name = args[0] if args else "core"
-    import importlib
-
-    # Run from a checkout: the package beside this directory, not an installed one.
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    corpus = tempfile.mkdtemp(prefix="fuzz-core-")
-    with open(os.path.join(corpus, "seed"), "wb") as f:
-        f.write(SEEDS[name])
-    atheris.Setup([sys.argv[0], *flags, corpus], TARGETS[name])
-    with atheris.instrument_imports():
-        importlib.import_module(MODULES[name])
-    if MODULES[name] in sys.modules:  # imported before (by the package): instrument it now
-        atheris.instrument_all()
-    atheris.Fuzz()
-    return 0
+    return fuzz_main(TARGETS, MODULES, default="core", runs=20_000,
+                     corpus=lambda name: seed_corpus(f"core-{name}", {"seed": SEEDS[name]}))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ from __future__ import annotations
 import glob
 import os
 import sys
-import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks._common import fuzz_main, seed_corpus  # noqa: E402
 
 
 def target_elf(data: bytes) -> None:
@@ -44,29 +46,16 @@ TARGETS = {"elf": target_elf, "collection": target_collection}
 MODULES = {"elf": "bpfobj._internal.elf", "collection": "bpfobj.collection"}
 
 
-def main() -> int:
-    try:
-        import atheris
-    except ImportError:
-        print("atheris is not installed (pip install atheris); nothing to do")
-        return 0
-    args = [a for a in sys.argv[1:] if not a.startswith("-")]
-    flags = [a for a in sys.argv[1:] if a.startswith("-")] or ["-runs=20000"]
-    name = args[0] if args else "elf"
-    corpus = tempfile.mkdtemp(prefix="fuzz-elf-")
+def _corpus(name: str) -> str:
+    seeds = {}
     for path in glob.glob("/usr/lib/*/bpf/*.o")[:8]:
-        with open(path, "rb") as src, open(os.path.join(corpus, os.path.basename(path)),
-                                           "wb") as dst:
-            dst.write(src.read())
-    import importlib
+        with open(path, "rb") as src:
+            seeds[os.path.basename(path)] = src.read()
+    return seed_corpus("elf", seeds)
 
-    # Run from a checkout: the package beside this directory, not an installed one.
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    atheris.Setup([sys.argv[0], *flags, corpus], TARGETS[name])
-    with atheris.instrument_imports():
-        importlib.import_module(MODULES[name])
-    atheris.Fuzz()
-    return 0
+
+def main() -> int:
+    return fuzz_main(TARGETS, MODULES, default="elf", runs=20_000, corpus=_corpus)
 
 
 if __name__ == "__main__":

@@ -13,10 +13,11 @@ version that CI runs.
 from __future__ import annotations
 
 import glob
-import importlib
 import os
 import sys
-import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from benchmarks._common import fuzz_main, seed_corpus  # noqa: E402
 
 
 def target_mountinfo(data: bytes) -> None:
@@ -49,41 +50,25 @@ MODULES = {"mountinfo": "bpfobj._internal.tracefs", "format": "bpfobj._internal.
            "executable": "bpfobj.link.uprobe"}
 
 
-def _seeds(name: str, corpus: str) -> None:
+def _corpus(name: str) -> str:
     if name == "format":
         paths = glob.glob("/sys/kernel/tracing/events/syscalls/sys_enter_open*/format")[:4]
     elif name == "mountinfo":
         paths = ["/proc/self/mountinfo"]
     else:
         paths = glob.glob("/usr/lib/x86_64-linux-gnu/libc.so.6")[:1]
+    seeds = {}
     for i, path in enumerate(paths):
         try:
             with open(path, "rb") as src:
-                data = src.read(1 << 22)
+                seeds[f"seed{i}"] = src.read(1 << 22)
         except OSError:
             continue
-        with open(os.path.join(corpus, f"seed{i}"), "wb") as dst:
-            dst.write(data)
+    return seed_corpus(name, seeds)
 
 
 def main() -> int:
-    try:
-        import atheris
-    except ImportError:
-        print("atheris is not installed (pip install atheris); nothing to do")
-        return 0
-    args = [a for a in sys.argv[1:] if not a.startswith("-")]
-    flags = [a for a in sys.argv[1:] if a.startswith("-")] or ["-runs=20000"]
-    name = args[0] if args else "mountinfo"
-    corpus = tempfile.mkdtemp(prefix=f"fuzz-{name}-")
-    _seeds(name, corpus)
-    # Run from a checkout: the package beside this directory, not an installed one.
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    atheris.Setup([sys.argv[0], *flags, corpus], TARGETS[name])
-    with atheris.instrument_imports():
-        importlib.import_module(MODULES[name])
-    atheris.Fuzz()
-    return 0
+    return fuzz_main(TARGETS, MODULES, default="mountinfo", runs=20_000, corpus=_corpus)
 
 
 if __name__ == "__main__":
