@@ -38,6 +38,8 @@ ROOT = os.path.dirname(HERE)
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, ROOT)
 
+from benchmarks import _common  # noqa: E402
+
 VMLINUX = "/sys/kernel/btf/vmlinux"
 C_SOURCE = os.path.join(HERE, "c", "bench_btf_parse.c")
 C_BIN = os.path.join(HERE, "c", "bin", "bench_btf_parse")
@@ -60,18 +62,7 @@ print(t1 - t0, t2 - t1)
 
 
 def build_c() -> Optional[str]:
-    cc = shutil.which("cc")
-    if cc is None:
-        return None
-    os.makedirs(os.path.dirname(C_BIN), exist_ok=True)
-    if not os.path.exists(C_BIN) or os.path.getmtime(C_BIN) < os.path.getmtime(C_SOURCE):
-        res = subprocess.run([cc, "-O2", "-o", C_BIN, C_SOURCE, "-lbpf"], capture_output=True,
-                             text=True)
-        if res.returncode != 0:
-            print(f"bench_btf: cannot build the C baseline: {res.stderr.strip()}",
-                  file=sys.stderr)
-            return None
-    return C_BIN
+    return _common.build_c(C_SOURCE, "-lbpf", out=C_BIN)
 
 
 def run_c(binary: Optional[str], *args: str) -> Optional[dict[str, Any]]:
@@ -248,10 +239,7 @@ def main(argv: Optional[list[str]] = None) -> int:
           f" {VMLINUX}: {len(spec):,} types, {os.path.getsize(VMLINUX):,} bytes; "
           f"{rounds} rounds")
     print(table(res))
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(res, f, indent=2)
-    print(f"wrote {args.out}")
+    _common.write_json(res, args.out)
     return 0
 
 

@@ -35,6 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(HERE))
 
+from benchmarks import _common  # noqa: E402
 from bpfobj import btf  # noqa: E402
 
 VMLINUX = "/sys/kernel/btf/vmlinux"
@@ -47,18 +48,7 @@ KIND = {btf.Struct: 4, btf.Union: 5}
 
 def build_c(cc: str = "cc") -> Optional[str]:
     """Compile the C baseline with ``cc -O2 ... -lbpf`` unless it is newer; its path or None."""
-    if shutil.which(cc) is None:
-        print(f"note: no C compiler ({cc}); the libbpf rows stay empty", file=sys.stderr)
-        return None
-    os.makedirs(os.path.dirname(C_BIN), exist_ok=True)
-    if not os.path.exists(C_BIN) or os.path.getmtime(C_BIN) < os.path.getmtime(C_SOURCE):
-        done = subprocess.run([cc, "-O2", "-Wall", "-o", C_BIN, C_SOURCE, "-lbpf"],
-                              capture_output=True, text=True)
-        if done.returncode != 0:
-            print(f"note: cannot build {C_SOURCE} (libbpf-dev?): {done.stderr.strip()}",
-                  file=sys.stderr)
-            return None
-    return C_BIN
+    return _common.build_c(C_SOURCE, "-lbpf", out=C_BIN, cc=cc)
 
 
 def min_ns(fn: Callable[[], object], rounds: int) -> int:

@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(HERE))
 
+from benchmarks import _common  # noqa: E402
 from bpfobj import Map, MapSpec, MapType, perf, ringbuf  # noqa: E402
 from bpfobj.map import possible_cpus  # noqa: E402
 from tests.eventprogs import PACKET, counter_map, drops, perf_output, ring_output  # noqa: E402
@@ -54,21 +54,7 @@ TARGET_RATIO = {"read_many": 3.0}
 
 def build_c(name: str, cc: str = "cc") -> Optional[str]:
     """Compile benchmarks/c/NAME.c with ``cc -O2 -lbpf`` unless newer; its path or None."""
-    src = os.path.join(C_DIR, f"{name}.c")
-    out = os.path.join(C_BIN_DIR, name)
-    if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(src):
-        return out
-    if shutil.which(cc) is None:
-        print(f"note: no C compiler ({cc}); the C column stays empty", file=sys.stderr)
-        return None
-    os.makedirs(C_BIN_DIR, exist_ok=True)
-    done = subprocess.run([cc, "-O2", "-Wall", "-o", out, src, "-lbpf"], capture_output=True,
-                          text=True, check=False)
-    if done.returncode != 0:
-        print(f"note: cannot build {name}.c (libbpf-dev?): {done.stderr.strip()}",
-              file=sys.stderr)
-        return None
-    return out
+    return _common.build_c(os.path.join(C_DIR, f"{name}.c"), "-lbpf", cc=cc)
 
 
 def _ns_per(n: int, fn: Callable[[], int]) -> float:
@@ -225,10 +211,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     res = run(n, rounds, args.quick)
     print(heading(res))
     print(table(res))
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(res, f, indent=2)
-    print(f"wrote {args.out}")
+    _common.write_json(res, args.out)
     return 0
 
 

@@ -23,10 +23,8 @@ Nothing asserts on time.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import shutil
 import statistics
 import struct
 import subprocess
@@ -38,6 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(HERE))
 
+from benchmarks import _common  # noqa: E402
 from bpfobj import (  # noqa: E402
     Link,
     Map,
@@ -59,18 +58,7 @@ STAMP = struct.Struct("=Q")
 
 def build_c(cc: str = "cc") -> Optional[str]:
     """Compile the C consumer with ``cc -O2 ... -lbpf`` unless it is newer; its path or None."""
-    if shutil.which(cc) is None:
-        print(f"note: no C compiler ({cc}); the C rows stay empty", file=sys.stderr)
-        return None
-    os.makedirs(os.path.dirname(C_BIN), exist_ok=True)
-    if not os.path.exists(C_BIN) or os.path.getmtime(C_BIN) < os.path.getmtime(C_SOURCE):
-        done = subprocess.run([cc, "-O2", "-Wall", "-o", C_BIN, C_SOURCE, "-lbpf"],
-                              capture_output=True, text=True)
-        if done.returncode != 0:
-            print(f"note: cannot build the C consumer (libbpf-dev?): {done.stderr.strip()}",
-                  file=sys.stderr)
-            return None
-    return C_BIN
+    return _common.build_c(C_SOURCE, "-lbpf", out=C_BIN, cc=cc)
 
 
 def program(ring: Map, config: Map) -> Program:
@@ -218,10 +206,7 @@ def main(argv: Optional[list[str]] = None) -> int:
            "tracepoint": "syscalls:sys_enter_getppid", "trigger_interval_us": INTERVAL_US,
            "kernel": platform.release(), "python": platform.python_version(),
            "results": results}
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(doc, f, indent=2)
-    print(f"wrote {args.out}")
+    _common.write_json(doc, args.out)
     return 0
 
 

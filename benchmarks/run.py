@@ -30,7 +30,6 @@ import json
 import os
 import platform
 import resource
-import shutil
 import statistics
 import subprocess
 import sys
@@ -46,6 +45,7 @@ if __package__ in (None, ""):  # run as a script: make the repository importable
     sys.path.insert(0, os.path.dirname(HERE))
 
 import bpfobj  # noqa: E402
+from benchmarks import _common  # noqa: E402
 from bpfobj import Map, MapSpec, MapType  # noqa: E402
 
 C_SOURCE = os.path.join(HERE, "c", "bench_map.c")
@@ -131,15 +131,7 @@ sys.stdin.read()
 
 def build_c(cc: str = "cc") -> Optional[str]:
     """Compile the C baseline with ``cc -O2`` unless the binary is newer; its path or None."""
-    os.makedirs(C_BIN_DIR, exist_ok=True)
-    out = os.path.join(C_BIN_DIR, "bench_map")
-    if os.path.exists(out) and os.path.getmtime(out) >= os.path.getmtime(C_SOURCE):
-        return out
-    if shutil.which(cc) is None:
-        print(f"note: no C compiler ({cc}); the C column stays empty", file=sys.stderr)
-        return None
-    subprocess.run([cc, "-O2", "-Wall", "-o", out, C_SOURCE], check=True)
-    return out
+    return _common.build_c(C_SOURCE, cc=cc)
 
 
 def run_c(binary: Optional[str], args: list[str],
@@ -732,10 +724,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     print(bench_events.table(res["events"]))
     for note in notes:
         print(f"note: {note}")
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as f:
-        json.dump(res, f, indent=2)
-    print(f"wrote {args.out}")
+    _common.write_json(res, args.out)
     return 0
 
 
