@@ -11,9 +11,13 @@ tell the kernel's drops from the reader's losses.
 from __future__ import annotations
 
 import struct
-from typing import Optional
+import threading
+import time
+from typing import Optional, Protocol
 
-from bpfobj import Map, MapSpec, MapType, Program, ProgramSpec, ProgramType, asm
+import pytest
+
+from bpfobj import ClosedError, Map, MapSpec, MapType, Program, ProgramSpec, ProgramType, asm
 from bpfobj.asm import DW, R0, R1, R2, R3, R4, R5, R6, R7, R8, R10, W
 from bpfobj.asm.insn import Item
 
@@ -147,3 +151,35 @@ def drops(counter: Map) -> int:
 def produced(counter: Map) -> int:
     """How many records the programs numbered."""
     return int.from_bytes(counter.lookup(0)[:8], "little")
+
+
+class _Reader(Protocol):
+    def read(self, timeout: Optional[float] = None) -> object: ...
+    def read_many(self, max_records: Optional[int] = None,
+                  timeout: Optional[float] = None) -> object: ...
+    def close(self) -> None: ...
+
+
+def assert_close_releases_blocked_read(r: _Reader) -> None:
+    """Close ``r`` from another thread while read() blocks: the read raises ClosedError."""
+    outcome: list[BaseException] = []
+
+    def blocked() -> None:
+        try:
+            r.read()
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            outcome.append(exc)
+
+    t = threading.Thread(target=blocked)
+    t.start()
+    time.sleep(0.1)
+    assert t.is_alive()  # really blocked
+    r.close()
+    t.join(10)
+    assert not t.is_alive()
+    assert len(outcome) == 1 and isinstance(outcome[0], ClosedError)
+    with pytest.raises(ClosedError):
+        r.read(timeout=0)
+    with pytest.raises(ClosedError):
+        r.read_many()
+    r.close()  # idempotent

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import os
 import struct
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 
-from bpfobj import ClosedError, Map, MapSpec, MapType, ObjectTypeError, perf
+from bpfobj import Map, MapSpec, MapType, ObjectTypeError, perf
 from bpfobj.map import possible_cpus
 from tests.conftest import open_fds
-from tests.eventprogs import PACKET, counter_map, drops, expected, perf_output, var_size
+from tests.eventprogs import (
+    PACKET,
+    assert_close_releases_blocked_read,
+    counter_map,
+    drops,
+    expected,
+    perf_output,
+    var_size,
+)
 
 pytestmark = pytest.mark.usefixtures("kernel")
 
@@ -131,25 +137,7 @@ def test_timeout_and_close_from_another_thread() -> None:
         with pytest.raises(TimeoutError, match="no sample within"):
             r.read(timeout=0.05)
         assert r.read_many(timeout=0.05) == []
-        outcome: list[BaseException] = []
-
-        def blocked() -> None:
-            try:
-                r.read()
-            except BaseException as exc:  # noqa: BLE001 - handed to the test
-                outcome.append(exc)
-
-        t = threading.Thread(target=blocked)
-        t.start()
-        time.sleep(0.1)
-        assert t.is_alive()
-        r.close()
-        t.join(10)
-        assert not t.is_alive()
-        assert len(outcome) == 1 and isinstance(outcome[0], ClosedError)
-        with pytest.raises(ClosedError):
-            r.read_many()
-        r.close()
+        assert_close_releases_blocked_read(r)
 
 
 def test_no_mapping_and_no_descriptor_left_after_close(counter: Map) -> None:

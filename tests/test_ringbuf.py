@@ -9,10 +9,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from bpfobj import ClosedError, Map, MapSpec, MapType, ObjectTypeError, ringbuf
+from bpfobj import Map, MapSpec, MapType, ObjectTypeError, ringbuf
 from tests.conftest import open_fds
 from tests.eventprogs import (
     PACKET,
+    assert_close_releases_blocked_read,
     counter_map,
     drops,
     expected,
@@ -185,27 +186,7 @@ def test_timeout_on_an_empty_ring() -> None:
 def test_close_from_another_thread_releases_a_blocked_read() -> None:
     with ring(4096) as rb:
         r = ringbuf.Reader(rb)
-        outcome: list[BaseException] = []
-
-        def blocked() -> None:
-            try:
-                r.read()
-            except BaseException as exc:  # noqa: BLE001 - handed to the test
-                outcome.append(exc)
-
-        t = threading.Thread(target=blocked)
-        t.start()
-        time.sleep(0.1)
-        assert t.is_alive()  # really blocked
-        r.close()
-        t.join(10)
-        assert not t.is_alive()
-        assert len(outcome) == 1 and isinstance(outcome[0], ClosedError)
-        with pytest.raises(ClosedError):
-            r.read(timeout=0)
-        with pytest.raises(ClosedError):
-            r.read_many()
-        r.close()  # idempotent
+        assert_close_releases_blocked_read(r)
 
 
 def test_no_mapping_and_no_descriptor_left_after_close(counter: Map) -> None:
