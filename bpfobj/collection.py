@@ -18,11 +18,13 @@ BPF_PSEUDO_MAP_VALUE loads whose descriptors are filled in at load.
 
 from __future__ import annotations
 
+import bisect
+import errno as _errno
 import os
 import struct
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Optional, Union, cast
 
 from typing_extensions import Self
@@ -31,8 +33,11 @@ from . import btf as _btf
 from ._internal import elf as _elf
 from ._internal.sections import parse_section
 from ._types import MapType, ProgramType
-from .errors import BPFError
-from .map import Map, MapSpec
+from .btf import externs as _externs
+from .btf.core import Relocator, explain_verifier_log
+from .btf.ext import BTFExt, FuncInfo, LineInfo, pack_func_info, pack_line_info
+from .errors import BPFError, Op, from_errno
+from .map import Map, MapSpec, possible_cpus
 from .prog import Program, ProgramSpec
 
 __all__ = ["CollectionSpec", "Collection", "VariableSpec", "Variable", "load_collection",
@@ -333,7 +338,6 @@ class _Parser:
         self.types = self.spec.types = types
         ext = e.section(".BTF.ext")
         if ext is not None:
-            from .btf.ext import BTFExt
 
             self.spec._btf_ext = BTFExt.from_bytes(e.data(ext), self.types)
 
@@ -390,7 +394,6 @@ class _Parser:
         int variables one after another (a kfunc's entry points at one dummy variable
         appended to the types), and extern functions become global.
         """
-        from .btf import externs as _externs
 
         kinds = {t.name for t in (types.types_by_name(".kconfig") +
                                   types.types_by_name(".ksyms"))
@@ -846,7 +849,6 @@ class _Parser:
         self.spec._linked[main.name] = linked
         if ext is None:
             return
-        from .btf.ext import FuncInfo, LineInfo, pack_func_info, pack_line_info
 
         funcs: list[FuncInfo] = []
         lines: list[LineInfo] = []
@@ -867,7 +869,6 @@ class _Parser:
 
 def _in_range(records: Any, lo: int, hi: int) -> Any:
     """The records (sorted by insn_off) with lo <= insn_off < hi."""
-    import bisect
 
     start = bisect.bisect_left(records, lo, key=lambda r: r.insn_off)
     end = bisect.bisect_left(records, hi, lo=start, key=lambda r: r.insn_off)
@@ -961,10 +962,9 @@ def _explain_pin_mismatch(name: str, path: str, want: MapSpec, info: Any) -> BPF
                                ("map_extra", want.map_extra, info.map_extra)):
         if mine != theirs:
             diffs.append(f"{what} {theirs} != {mine}")
-    import errno
-
-    return BPFError(errno.EINVAL, f"map pin {name}: the map pinned at {path} is incompatible "
-                    f"({', '.join(diffs)})", obj=name, reason="incompatible pinned map")
+    return from_errno(_errno.EINVAL, Op.MAP_PIN, name, path,
+                      reason="the map pinned there is incompatible", hint=", ".join(diffs),
+                      cls=BPFError)
 
 
 class _Loader:
@@ -1072,9 +1072,7 @@ class _Loader:
     @staticmethod
     def _effective(mspec: MapSpec) -> MapSpec:
         """The spec as created: libbpf's adjustments for perf arrays and ring buffers."""
-        from dataclasses import replace
 
-        from .map import possible_cpus
 
         max_entries = mspec.max_entries
         key_size, value_size = mspec.key_size, mspec.value_size
@@ -1098,7 +1096,6 @@ class _Loader:
 
     def _prepare_externs(self) -> None:
         """The .kconfig value and the __ksym resolutions, once per load (btf.externs)."""
-        from .btf import externs as _externs
 
         spec = self.spec
         self.kconfig_data: Optional[bytes] = None
@@ -1113,14 +1110,12 @@ class _Loader:
 
     def _relocator(self) -> Any:
         if getattr(self, "_core", None) is None:
-            from .btf.core import Relocator
 
             assert self.spec.types is not None
             self._core = Relocator(self.spec.types, self.kernel_types)
         return self._core
 
     def _load_program(self, name: str, prog: ProgramSpec) -> Program:
-        from dataclasses import replace
 
         spec = self.spec
         linked = spec._linked.get(name, _Linked({}, {}, []))
@@ -1131,7 +1126,6 @@ class _Loader:
             relocated = self._relocator().relocate(bytes(insns), relos, program=name)
             insns = bytearray(relocated.instructions)
         if linked.externs:
-            from .btf import externs as _externs
 
             kconfig = self.coll.maps.get(".kconfig")
             insns = bytearray(_externs.patch_externs(
@@ -1154,7 +1148,6 @@ class _Loader:
             exc.message = f"program {name} (section {prog.section_name}): {exc.message}"
             log = getattr(exc, "log", None)
             if relocated is not None and isinstance(log, str) and relocated.poisoned:
-                from .btf.core import explain_verifier_log
 
                 new_log, found = explain_verifier_log(
                     log, {r.insn: r for r in relocated.relocations})

@@ -71,6 +71,7 @@ class Op(str, enum.Enum):
     LINK_UPDATE = "link update"
     LINK_DETACH = "link detach"
     OBJ_PIN = "pin"
+    MAP_PIN = "map pin"
     OBJ_GET = "load pinned"
     OBJ_GET_INFO = "info"
     GET_FD_BY_ID = "open by id"

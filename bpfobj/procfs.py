@@ -701,10 +701,9 @@ def perf_attachments(pid: PidLike = "self", *, procfs_root: str = "/proc") -> li
         if exc.errno in _VANISHED:
             raise _gone(pid, "no such process") from None
         if exc.errno in (_errno.EACCES, _errno.EPERM):
-            raise BPFPermissionError(
-                exc.errno, f"{Op.PROCFS.value} pid {pid}: cannot read {base}/fd (needs root "
-                "or ptrace access to the process)", op=Op.PROCFS, obj=f"pid {pid}",
-                reason="permission denied", filename=f"{base}/fd") from None
+            raise from_errno(exc.errno, Op.PROCFS, f"pid {pid}", f"{base}/fd",
+                             cls=BPFPermissionError, reason="cannot read the descriptor list",
+                             hint="needs root or ptrace access to the process") from None
         raise
     real = os.getpid() if pid == "self" else int(pid)
     out = _query_all(real, numbers)
@@ -735,8 +734,8 @@ def _perf_fds(base: str) -> list[int]:
 
 def _query_all(pid: int, numbers: Iterable[int]) -> Optional[list[PerfAttachment]]:
     """Query each descriptor; None when the process is gone (ESRCH, or ENOENT with no /proc)."""
+    # deferred: the /proc scan itself runs without the compiled module
     from ._internal import syscall as _sys
-    from .errors import BPFError
 
     out = []
     for raw in numbers:

@@ -29,7 +29,7 @@ import subprocess
 import threading
 from typing import Optional
 
-from bpfobj.errors import BPFError, BPFPermissionError, NotSupportedError, Op
+from bpfobj.errors import BPFError, BPFPermissionError, NotSupportedError, Op, from_errno
 
 __all__ = [
     "DEFAULT_MOUNT",
@@ -165,8 +165,7 @@ def _has_tracefs() -> bool:
 
 
 def _error(cls: type[BPFError], err: int, reason: str, hint: str = "") -> BPFError:
-    message = f"{Op.TRACEFS.value}: {reason}" + (f" ({hint})" if hint else "")
-    return cls(err, message, op=Op.TRACEFS, obj="tracefs", reason=reason)
+    return from_errno(err, Op.TRACEFS, reason=reason, hint=hint, cls=cls)
 
 
 def event_id(group: str, name: str, *, what: str = "tracepoint") -> int:
@@ -190,15 +189,13 @@ def event_id(group: str, name: str, *, what: str = "tracepoint") -> int:
         hint = ""
         if not os.path.isdir(os.path.join(mount_point(), "events", group)):
             hint = f"tracefs has no event group {group!r}"
-        raise BPFError(_errno.ENOENT, f"{Op.TRACEFS.value} {what} {group}/{name}: {reason}"
-                       + (f" ({hint})" if hint else ""), op=Op.TRACEFS,
-                       obj=f"{what} {group}/{name}", reason=reason, filename=path) from None
+        raise from_errno(_errno.ENOENT, Op.TRACEFS, f"{what} {group}/{name}", path,
+                         reason=reason, hint=hint, cls=BPFError) from None
     except OSError as exc:
         err = exc.errno or _errno.EIO
-        reason = os.strerror(err).lower()
         cls = BPFPermissionError if err in (_errno.EACCES, _errno.EPERM) else BPFError
-        raise cls(err, f"{Op.TRACEFS.value} {what} {group}/{name}: {reason}", op=Op.TRACEFS,
-                  obj=f"{what} {group}/{name}", reason=reason, filename=path) from exc
+        raise from_errno(err, Op.TRACEFS, f"{what} {group}/{name}", path,
+                         reason=os.strerror(err).lower(), hint="", cls=cls) from exc
     try:
         return int(text.strip())
     except ValueError:

@@ -412,7 +412,7 @@ def resolve_ksyms(externs: Iterable[Extern], *, vmlinux: Optional[Spec] = None,
             if not addrs:
                 if not e.weak:
                     raise ExternError(f"extern (ksym) {e.name} (strong): not resolved "
-                                      "(not in /proc/kallsyms)")
+                                      f"(not in {linux.KALLSYMS})")
                 out[e.name] = Ksym(e.name, False, False, False)
                 continue
             out[e.name] = Ksym(e.name, False, False, True, address=addrs[0])

@@ -27,7 +27,7 @@ from typing import Optional
 from bpfobj._internal import syscall as _sys
 from bpfobj._internal import tracefs
 from bpfobj._types import ProgramType
-from bpfobj.errors import BPFError, NotSupportedError, Op
+from bpfobj.errors import BPFError, NotSupportedError, Op, from_errno
 
 from .perf_event import PerfEventLink, attach_perf_event, check_program
 from .uprobe import SYSFS_PMUS, pmu_bit, pmu_type
@@ -63,11 +63,11 @@ def _check_symbol(symbol: object) -> None:
         raise ValueError(f"invalid kernel symbol {symbol!r}")
 
 
-def _no_kprobes(what: str) -> NotSupportedError:
+def _no_kprobes(what: str) -> BPFError:
     reason = ("the kernel has no kprobes (built without CONFIG_KPROBES: no kprobe PMU in "
               f"{SYSFS_PMUS}, no kprobe_events in tracefs)")
-    return NotSupportedError(_errno.EOPNOTSUPP, f"{Op.LINK_CREATE.value} {what}: {reason}",
-                             op=Op.LINK_CREATE, obj=what, reason=reason)
+    return from_errno(_errno.EOPNOTSUPP, Op.LINK_CREATE, what, reason=reason, hint="",
+                      cls=NotSupportedError)
 
 
 def _tracefs_events() -> Optional[str]:
@@ -137,8 +137,8 @@ def _write(path: str, line: str, what: str) -> None:
         reason = f"tracefs refused {line!r}: {os.strerror(err).lower()}"
         if err in (_errno.ENOENT, _errno.EINVAL):
             reason += " (no such kernel function?)"
-        raise BPFError(err, f"{Op.LINK_CREATE.value} {what}: {reason}", op=Op.LINK_CREATE,
-                       obj=what, reason=reason, filename=path) from exc
+        raise from_errno(err, Op.LINK_CREATE, what, path, reason=reason, hint="",
+                         cls=BPFError) from exc
 
 
 def _remover(events: str, name: str, what: str) -> Callable[[], None]:

@@ -49,7 +49,7 @@ from bpfobj._internal.consts import (
 from bpfobj._internal.fd import FD
 from bpfobj._object import check_kind
 from bpfobj._types import AttachType, LinkType, ObjType, ProgramType
-from bpfobj.errors import BPFError, NotSupportedError, ObjectTypeError, Op, closed
+from bpfobj.errors import BPFError, NotSupportedError, ObjectTypeError, Op, closed, from_errno
 
 from .info import LinkInfo, PerfEventLinkInfo
 from .link import Link
@@ -97,8 +97,8 @@ def check_program(prog: object, want: ProgramType, what: str) -> FD:
     if ptype != want:
         got = ptype.kernel_name if isinstance(ptype, ProgramType) else f"type {ptype}"
         reason = f"{prog} is a program of type {got}; {what} needs type {want.kernel_name}"
-        raise ObjectTypeError(_errno.EINVAL, f"{Op.LINK_CREATE.value} {what}: {reason}",
-                              op=Op.LINK_CREATE, obj=what, reason=reason)
+        raise from_errno(_errno.EINVAL, Op.LINK_CREATE, what, reason=reason, hint="",
+                         cls=ObjectTypeError)
     return fd
 
 
@@ -237,14 +237,14 @@ class PerfEventLink(Link):
             NotSupportedError: always; the kernel's perf links have no detach.
         """
         reason = "perf_event links cannot be detached; close them (and their clones) instead"
-        raise NotSupportedError(_errno.EOPNOTSUPP, f"{Op.LINK_DETACH.value} {self!r}: {reason}",
-                                op=Op.LINK_DETACH, obj=repr(self), reason=reason)
+        raise from_errno(_errno.EOPNOTSUPP, Op.LINK_DETACH, repr(self), reason=reason, hint="",
+                         cls=NotSupportedError)
 
     @override
     def update(self, new_prog: Any, old_prog: Any = None) -> None:
         reason = "perf_event links cannot be updated; attach the new program instead"
-        raise NotSupportedError(_errno.EOPNOTSUPP, f"{Op.LINK_UPDATE.value} {self!r}: {reason}",
-                                op=Op.LINK_UPDATE, obj=repr(self), reason=reason)
+        raise from_errno(_errno.EOPNOTSUPP, Op.LINK_UPDATE, repr(self), reason=reason, hint="",
+                         cls=NotSupportedError)
 
 
 def attach_perf_event(prog_fd: FD, prog: object, perf_fd: FD, cookie: int, what: str,
@@ -279,9 +279,8 @@ def attach_perf_event(prog_fd: FD, prog: object, perf_fd: FD, cookie: int, what:
         if link_fd is None:
             if cookie:
                 reason = "cookies need BPF_PERF_EVENT links (Linux 5.15)"
-                raise NotSupportedError(_errno.EOPNOTSUPP,
-                                        f"{Op.LINK_CREATE.value} {what}: {reason}",
-                                        op=Op.LINK_CREATE, obj=what, reason=reason)
+                raise from_errno(_errno.EOPNOTSUPP, Op.LINK_CREATE, what, reason=reason,
+                                 hint="", cls=NotSupportedError)
             try:
                 _ioctl_attach(prog_fd, perf_fd, what)
             except BPFError:

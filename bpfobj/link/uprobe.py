@@ -166,8 +166,8 @@ class Executable:
         pmu = pmu_type("uprobe")
         if pmu is None:
             reason = "the kernel has no uprobe PMU (CONFIG_UPROBE_EVENTS, Linux 4.17)"
-            raise NotSupportedError(_errno.EOPNOTSUPP, f"{Op.PERF_EVENT_OPEN.value} {what}: "
-                                    f"{reason}", op=Op.PERF_EVENT_OPEN, obj=what, reason=reason)
+            raise from_errno(_errno.EOPNOTSUPP, Op.PERF_EVENT_OPEN, what, reason=reason,
+                             hint="", cls=NotSupportedError)
         config = (1 << pmu_bit("uprobe", "retprobe")) if ret else 0
         if ref_ctr_offset:
             config |= ref_ctr_offset << 32  # format/ref_ctr_offset reads config:32-63
