@@ -24,10 +24,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Optional, TextIO, Union
 
-from . import _demo, bpffs, objects, procfs
+from . import _demo, bpffs, btf, objects, procfs
 from ._any import CLASSES
 from ._internal import linux
 from ._types import ObjType
+from .btf import decode, dump
+from .collection import Collection, CollectionSpec, pin_name
 from .errors import BPFError, BPFPermissionError, NotBPFFSError, ProcessGoneError
 from .leak import _info_by_id, analyze
 from .link import (
@@ -423,7 +425,6 @@ def _json_value(v: Any) -> Any:
 def _formatted(key_type: Any, value_type: Any, key: bytes,
                value: Union[bytes, list[bytes]]) -> dict[str, Any]:
     """The "formatted" member of a dump entry, as bpftool -j prints it for a map with BTF."""
-    from .btf import decode
 
     d: dict[str, Any] = {}
     if key_type is not None:
@@ -593,7 +594,6 @@ def _watch(pid: int, interval: float, count: Optional[int], as_json: bool, out: 
 
 def cmd_perf(args: argparse.Namespace, out: TextIO) -> int:
     """``bpfobj perf``: every program attached through a perf event, as ``bpftool perf show``."""
-    from . import procfs
 
     rows = procfs.perf_attachments_all()
     if args.json:
@@ -606,7 +606,6 @@ def cmd_perf(args: argparse.Namespace, out: TextIO) -> int:
 
 def _btf_dump_spec(args: argparse.Namespace) -> Any:
     """The Spec that ``btf dump id ID | file PATH`` names (split on vmlinux for modules)."""
-    from . import btf
 
     words = list(args.target)
     fmt = "raw"
@@ -638,7 +637,6 @@ def _btf_dump_spec(args: argparse.Namespace) -> Any:
 
 def cmd_btf_dump(args: argparse.Namespace, out: TextIO) -> int:
     """``bpfobj btf dump``: every type, as ``bpftool btf dump`` prints it (raw, JSON, or C)."""
-    from .btf import dump
 
     spec = _btf_dump_spec(args)
     if args.format == "c":
@@ -670,7 +668,6 @@ def cmd_prog_load(args: argparse.Namespace, out: TextIO) -> int:
     (libbpf's default, /sys/fs/bpf). On failure nothing stays pinned. The pins hold the
     objects after the command exits.
     """
-    from .collection import Collection, CollectionSpec, pin_name
 
     if args.rest:
         if len(args.rest) != 2 or args.rest[0] != "pinmaps" or args.pinmaps:

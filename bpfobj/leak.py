@@ -339,7 +339,6 @@ def _perf_references(pid: str, prog_ids: set[int]) -> dict[int, tuple[PerfRefere
     Raw tracepoint links also answer BPF_TASK_FD_QUERY; they are links, and
     already listed as "attached by" the link, so they are left out here.
     """
-    from . import procfs
 
     out: dict[int, list[PerfReference]] = {}
     for a in procfs.perf_attachments(pid):

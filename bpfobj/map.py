@@ -430,6 +430,7 @@ class Map(BPFObject):
 
     def _read_btf_types(self) -> tuple[Optional[BTFType], Optional[BTFType]]:
         if self._btf_types is None:
+            # deferred: parsing BTF is needed only by maps that ask for their types
             from .btf import BTF
 
             info = self.info()

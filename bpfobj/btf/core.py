@@ -1166,6 +1166,7 @@ def apply(insns: Union[bytes, bytearray], relos: Iterable[tuple[int, CoreRelo]],
         assert isinstance(done.instructions, bytes)
         out = done.instructions
     if externs:
+        # a cycle: externs imports core's compatibility rule
         from . import externs as _ext
 
         if local is None:

@@ -115,6 +115,7 @@ T = TypeVar("T", bound=Type)
 def _csys() -> Any:
     """The syscall module when the compiled module imports, else None (pure-Python scan)."""
     try:
+        # deferred: the model must import without the compiled module
         from bpfobj._internal import syscall
     except ImportError:
         return None
@@ -762,6 +763,7 @@ def elf_btf_section(data: bytes, where: str) -> bytes:
     Raises:
         ValueError: a malformed ELF file, or no ``.BTF`` section.
     """
+    # deferred: only ELF files need the ELF reader
     from bpfobj._internal.elf import ELFFile
 
     f = ELFFile(data)
