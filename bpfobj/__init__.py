@@ -19,6 +19,7 @@ from .errors import (
     BPFPermissionError,
     BTFLoadError,
     ClosedError,
+    CompiledModuleError,
     KeyExistsError,
     KeyNotFoundError,
     NotBPFFSError,
@@ -31,7 +32,7 @@ from .errors import (
 # These need it. When it is missing or stale, `import bpfobj` (and bpfobj.asm) still
 # works, and the first use of one of these names raises the ImportError that says how
 # to rebuild (see __getattr__ below).
-_COMPILED_MISSING: Optional[ImportError] = None
+_COMPILED_MISSING: Optional[CompiledModuleError] = None
 try:
     from ._any import load_pinned, new_from_fd
     from .btf import BTF, BTFInfo
@@ -39,9 +40,7 @@ try:
     from .link import Link, LinkInfo
     from .map import Map, MapBatch, MapInfo, MapSpec, UpdateFlags
     from .prog import Program, ProgramInfo, ProgramSpec, RunResult, enable_stats
-except ImportError as _exc:
-    if _exc.name != "bpfobj._bpfobj_cffi":
-        raise
+except CompiledModuleError as _exc:  # raised by _internal.syscall: the build is missing or stale
     _COMPILED_MISSING = _exc
 
 __all__ = [
@@ -54,6 +53,7 @@ __all__ = [
     "Collection",
     "CollectionSpec",
     "ClosedError",
+    "CompiledModuleError",
     "HelperFunc",
     "KeyExistsError",
     "KeyNotFoundError",

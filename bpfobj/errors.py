@@ -96,6 +96,16 @@ class Op(str, enum.Enum):
     PERF_READ = "perf read"
 
 
+class CompiledModuleError(ImportError):
+    """bpfobj's compiled module is missing, or was built from other sources.
+
+    Raised when ``bpfobj._internal.syscall`` is first imported; the message says
+    how to rebuild. ``import bpfobj`` itself survives it (the assembler and the
+    enums work without the build), and the first use of a name that needs the
+    kernel raises it.
+    """
+
+
 class BPFError(OSError):
     """Base class: an OSError whose message names the operation and object.
 

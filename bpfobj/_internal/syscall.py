@@ -36,6 +36,7 @@ from bpfobj import _version
 from bpfobj.errors import (
     BPFError,
     BTFLoadError,
+    CompiledModuleError,
     NotBPFFSError,
     ObjectTypeError,
     Op,
@@ -54,7 +55,7 @@ _COMPILED = "bpfobj._bpfobj_cffi"
 try:
     from bpfobj._bpfobj_cffi import ffi, lib
 except ImportError as exc:  # pragma: no cover - a broken install
-    raise ImportError(
+    raise CompiledModuleError(
         "bpfobj's compiled module is missing; rebuild it with `pip install -e .` "
         f"(or reinstall bpfobj): {exc}", name=_COMPILED
     ) from exc
@@ -63,7 +64,7 @@ except ImportError as exc:  # pragma: no cover - a broken install
 def _verify_package_version() -> None:
     built = ffi.string(lib.BPFOBJ_CDEF_VERSION).decode()
     if built != _version.__version__:
-        raise ImportError(
+        raise CompiledModuleError(
             f"bpfobj's compiled module was built for version {built}, but the package is "
             f"{_version.__version__}; rebuild it with `pip install -e .` or reinstall bpfobj",
             name=_COMPILED)
@@ -76,7 +77,7 @@ def _verify_consts() -> None:
     if stale:
         shown = ", ".join(f"{n}={_consts.VALUES[n]} (compiled {getattr(lib, n, 'missing')})"
                           for n in stale[:3])
-        raise ImportError(
+        raise CompiledModuleError(
             f"bpfobj's constants disagree with its compiled module: {shown}"
             f"{' ...' if len(stale) > 3 else ''}; run `python3 tools/gen_consts.py` after "
             "changing cdefs/bpf.h and rebuild with `pip install -e .`", name=_COMPILED)
